@@ -1,0 +1,1 @@
+"""Settings and the default world (warehouses, carriers, channels, rules)."""

@@ -1,0 +1,1 @@
+"""Every outside system behind one Protocol per kind; see connectors.protocols."""

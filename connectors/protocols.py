@@ -1,0 +1,65 @@
+"""One Protocol per kind of outside system. Implementations normalise to domain.records."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from domain.records import (
+    ChannelOrder, FulfillmentPush, Label, Malformed, ParcelRequest, Payment, Rate, Refund,
+    ReturnRequest, TrackingUpdate,
+)
+
+
+@runtime_checkable
+class Storefront(Protocol):
+    channel: str
+
+    def pull_orders(self, *, since: datetime, until: datetime) -> Iterator[list[ChannelOrder | Malformed]]:
+        """Orders updated in [since, until), one list per API page, oldest first."""
+
+    def pull_return_requests(self, *, since: datetime, until: datetime) -> Iterator[list[ReturnRequest | Malformed]]:
+        """Return requests created or updated in [since, until), one list per page."""
+
+    def push_fulfillment(
+        self, *, order_external_id: str, tracking_number: str, carrier_name: str, tracking_url: str,
+    ) -> FulfillmentPush:
+        """Mark the order fulfilled with tracking; a second call for the same order is a no-op."""
+
+    def check(self) -> str:
+        """Reach the API with the configured credentials; return a one-line description."""
+
+
+@runtime_checkable
+class PaymentGateway(Protocol):
+    name: str
+
+    def fetch_payments(self, refs: Sequence[str], *, created_since: datetime) -> list[Payment]:
+        """Current state of the given payments (refs not found are simply absent)."""
+
+    def refund(self, *, payment_ref: str, amount: float, currency: str, idempotency_key: str) -> Refund:
+        """Refund once: the same idempotency_key never refunds twice."""
+
+    def check(self) -> str: ...
+
+
+@runtime_checkable
+class Carrier(Protocol):
+    name: str
+
+    def quote(self, parcel: ParcelRequest) -> list[Rate]:
+        """Rates for every service the account offers for this parcel."""
+
+    def find_label(self, reference: str) -> Label | None:
+        """The label already bought for our reference, if any (idempotency look-up)."""
+
+    def buy_label(self, *, rate: Rate, reference: str) -> Label:
+        """Buy the label for a quoted rate."""
+
+    def track(self, label: Label | str) -> TrackingUpdate:
+        """Tracking history of a label (or label_ref), mapped to canonical states."""
+
+    def create_return_label(self, *, outbound_label_ref: str, reference: str) -> Label:
+        """A return label for a parcel we shipped; idempotent on reference."""
+
+    def check(self) -> str: ...

@@ -1,0 +1,26 @@
+"""Run a WSGI app on 127.0.0.1 on a free port, in a daemon thread, in-process."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+
+@dataclass
+class RunningServer:
+    url: str
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def serve(app, *, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    server = make_server(host, port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=f"sandbox:{server.port}", daemon=True)
+    thread.start()
+    return RunningServer(url=f"http://{host}:{server.port}", server=server, thread=thread)

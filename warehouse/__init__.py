@@ -1,0 +1,1 @@
+"""The warehouse database: schema, migrations, bulk writes, repositories and metric builders."""
