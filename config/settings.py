@@ -32,11 +32,17 @@ class Settings(BaseSettings):
     shipengine_api_base: str = "https://api.shipengine.com"
     shipengine_api_key: SecretStr = SecretStr("TEST_sandbox")
 
+    # Set by `cumplido demo` / `cumplido sandbox serve`: where the local simulators listen.
+    sandbox_shopify_url: str | None = None
+    sandbox_stripe_url: str | None = None
+    sandbox_shipengine_url: str | None = None
+
     http_timeout_seconds: float = Field(20.0, gt=0)
     http_max_retries: int = Field(4, ge=0, le=10)
     pull_overlap_minutes: int = Field(10, ge=0, description="re-read this much before the cursor")
     reservation_ttl_hours: int = Field(48, gt=0)
     batch_size: int = Field(5000, gt=0)
+    initial_lookback_days: int = Field(30, gt=0, description="first pull of a channel reads this far back")
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,226 @@
+"""A local simulator of several Shopify shops behind the GraphQL Admin API, as one WSGI app.
+
+    POST /{shop_domain}/admin/api/{version}/graphql.json   (X-Shopify-Access-Token)
+
+Orders arrive over simulated time (generated lazily per shop and day from the seed); each
+gets a payment intent at the payment sandbox; `fulfillmentCreate` ships them; after the
+carrier says a parcel was delivered, some customers ask for a return. Answers carry Shopify's
+cost extension and are THROTTLED when the shop's cost bucket runs dry; `faults` adds the
+HTTP-level trouble (429, 5xx, truncated bodies)."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Literal, Protocol
+
+import numpy as np
+from graphql import GraphQLError, execute, parse, validate
+from werkzeug.wrappers import Request, Response
+
+from config.world import World
+from connectors.sandbox.catalog import demo_catalog
+from connectors.sandbox.clock import SimClock
+from connectors.sandbox.faults import Faults, with_faults
+from connectors.sandbox.shopify_cost import (
+    SINGLE_QUERY_MAX_COST, LeakyBucket, actual_cost, cost_extension, requested_cost,
+)
+from connectors.sandbox.shopify_graphql import admin_schema
+from connectors.sandbox.shopify_orders import (
+    OrderFactory, Shares, day_rng, gid, make_return, money, return_plan, utc,
+)
+from connectors.sandbox.shopify_state import ShopState, ceil_second, order_snapshot, return_snapshot
+
+PATH = re.compile(r"^/(?P<shop>[^/]+)/admin/api/(?P<version>\d{4}-\d{2}|unstable)/graphql\.json$")
+INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+RATE_DOCS = "https://shopify.dev/api/usage/rate-limits"
+TRANSACTION_STATUS = {"succeeded": "SUCCESS", "processing": "PENDING", "failed": "FAILURE"}
+
+
+class PaymentIssuer(Protocol):
+    """Where the sandbox shops charge their customers (the Stripe sandbox implements it)."""
+
+    def create_payment_intent(
+        self, *, amount_cents: int, currency: str, outcome: Literal["succeeded", "processing", "failed"],
+        created_at: datetime, settle_at: datetime | None, metadata: dict[str, str],
+    ) -> str:
+        """Create the payment and return its id ("pi_...")."""
+
+
+def _fault_body(status: int) -> dict:
+    if status == 429:
+        return {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
+                          "uninterrupted service."}
+    return {"errors": "Internal Server Error"}
+
+
+def _json(body: dict, status: int = 200, **headers: str) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json", headers=headers)
+
+
+class ShopifySandbox:
+    def __init__(
+        self, *, clock: SimClock, world: World, seed: int, start: datetime, orders_per_day: float,
+        payments: PaymentIssuer, deliveries: Callable[[str], datetime | None],
+        malformed_share: float = 0.01, return_share: float = 0.15, damaged_share: float = 0.35,
+        mismatch_share: float = 0.02, pending_share: float = 0.08, failed_share: float = 0.04,
+        access_token: str = "shpat_sandbox", faults: Faults | None = None,
+        bucket_size: float = 2000.0, restore_rate: float = 100.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        self.clock = clock
+        self.world = world
+        self.seed = seed
+        self.start = utc(start)
+        self.orders_per_day = orders_per_day
+        self.payments = payments
+        self.deliveries = deliveries
+        self.shares = Shares(malformed_share, return_share, damaged_share, mismatch_share, pending_share, failed_share)
+        self.access_token = access_token
+        self.faults = faults or Faults()
+        self.shops: dict[str, ShopState] = {}
+        for channel in world.channels:
+            if channel.shop_domain not in self.shops:
+                bucket = LeakyBucket(size=bucket_size, restore_rate=restore_rate, monotonic=monotonic)
+                self.shops[channel.shop_domain] = ShopState(domain=channel.shop_domain, index=len(self.shops),
+                                                            bucket=bucket)
+        self._lock = threading.RLock()
+        self._factory: OrderFactory | None = None   # built on first use: Faker takes a moment
+        self._app = with_faults(self._serve, self.faults, error_body=_fault_body)
+
+    def __call__(self, environ, start_response):
+        return self._app(environ, start_response)
+
+    # --- ground truth for tests (no HTTP) --------------------------------------------------
+
+    def orders_as_of(self, shop_domain: str, moment: datetime) -> list[dict]:
+        """Every order placed at or before `moment`, in its current state."""
+        with self._lock:
+            shop = self._caught_up(shop_domain, utc(moment))
+            return [order_snapshot(o) for o in shop.orders if o["createdAt"] <= utc(moment)]
+
+    def fulfillments(self, shop_domain: str) -> list[dict]:
+        with self._lock:
+            return [dict(f) for f in self.shops[shop_domain].fulfillment_log]
+
+    def returns_as_of(self, shop_domain: str, moment: datetime) -> list[dict]:
+        """Return requests that exist at `moment` (returns appear as simulated time passes)."""
+        with self._lock:
+            shop = self._caught_up(shop_domain, utc(moment))
+            return [return_snapshot(r) for o in shop.orders for r in o["_returns"] if r["createdAt"] <= utc(moment)]
+
+    # --- the simulation --------------------------------------------------------------------
+
+    def _caught_up(self, shop_domain: str, moment: datetime) -> ShopState:
+        shop = self.shops[shop_domain]
+        self._generate_through(shop, max(moment, utc(self.clock.now())).date())
+        self._request_returns(shop, utc(self.clock.now()))
+        return shop
+
+    def _generate_through(self, shop: ShopState, last_day: date) -> None:
+        day = shop.generated_through + timedelta(days=1) if shop.generated_through else self.start.date()
+        while day <= last_day:
+            orders = self._orders_factory().day(day_rng(self.seed, shop.index, day), day=day,
+                                                not_before=self.start, shop_index=shop.index, first_seq=shop.next_seq)
+            for order in orders:
+                self._charge(shop, order)
+                shop.add(order)
+            shop.next_seq += len(orders)
+            shop.generated_through = day
+            day += timedelta(days=1)
+
+    def _orders_factory(self) -> OrderFactory:
+        if self._factory is None:
+            from faker import Faker
+            self._factory = OrderFactory(catalog=demo_catalog(self.world), sla_codes=list(self.world.sla),
+                                         shares=self.shares, faker=Faker("en_US"), orders_per_day=self.orders_per_day)
+        return self._factory
+
+    def _charge(self, shop: ShopState, order: dict) -> None:
+        plan = order["_payment"]
+        payment_id = self.payments.create_payment_intent(
+            amount_cents=plan["amount_cents"], currency="usd", outcome=plan["outcome"],
+            created_at=order["createdAt"], settle_at=plan["settle_at"],
+            metadata={"shop": shop.domain, "shopify_order_id": order["id"], "shopify_order_name": order["name"]})
+        order["_transactions"].append({
+            "__typename": "OrderTransaction", "id": gid("OrderTransaction", 8_800_000_000_000 + shop.index * 10**9
+                                                        + order["_seq"]),
+            "gateway": "stripe", "authorizationCode": payment_id, "kind": "SALE",
+            "status": TRANSACTION_STATUS[plan["outcome"]], "amountSet": money(plan["amount_cents"] / 100),
+            "createdAt": order["createdAt"], "processedAt": order["createdAt"]})
+
+    def _request_returns(self, shop: ShopState, now: datetime) -> None:
+        """Decide returns for parcels delivered by now; open those whose moment has come."""
+        for order_id, order in list(shop.awaiting_delivery.items()):
+            numbers = [t["number"] for t in order["_fulfillments"][0]["_tracking"] if t["number"]]
+            delivered = self.deliveries(numbers[0]) if numbers else None
+            if delivered is None or utc(delivered) > now:
+                continue
+            del shop.awaiting_delivery[order_id]
+            plan = return_plan(np.random.default_rng([self.seed, shop.index, order["_seq"], 7]), order, self.shares)
+            if plan:
+                shop.scheduled_returns.append((utc(delivered) + plan["delay"], order, plan))
+        due = [entry for entry in shop.scheduled_returns if entry[0] <= now]
+        shop.scheduled_returns = [entry for entry in shop.scheduled_returns if entry[0] > now]
+        for at, order, plan in sorted(due, key=lambda entry: entry[0]):
+            ret = make_return(order, plan, at=ceil_second(at))
+            order["_returns"].append(ret)
+            order["updatedAt"] = max(order["updatedAt"], ret["createdAt"])
+            shop.objects[ret["id"]] = (ret, order)
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def _serve(self, environ, start_response):
+        return self._handle(Request(environ))(environ, start_response)
+
+    def _handle(self, request: Request) -> Response:
+        match = PATH.match(request.path)
+        if not match or match["shop"] not in self.shops:
+            return _json({"errors": "Not Found"}, 404)
+        if request.method != "POST":
+            return _json({"errors": "Method Not Allowed"}, 405)
+        if request.headers.get("X-Shopify-Access-Token") != self.access_token:
+            return _json({"errors": INVALID_TOKEN}, 401)
+        if request.mimetype == "application/graphql":
+            payload = {"query": request.get_data(as_text=True)}
+        else:
+            payload = request.get_json(silent=True) or {}
+        if not isinstance(payload.get("query"), str):
+            return _json({"errors": {"query": "Required parameter missing or invalid"}}, 400)
+        body = self._graphql(self.shops[match["shop"]], payload)
+        return _json(body, 200, **{"X-Shopify-API-Version": match["version"]})
+
+    def _graphql(self, shop: ShopState, payload: dict) -> dict:
+        variables, operation = payload.get("variables") or {}, payload.get("operationName")
+        try:
+            document = parse(payload["query"])
+        except GraphQLError as error:
+            return {"errors": [error.formatted]}
+        errors = validate(admin_schema(), document)
+        if errors:
+            return {"errors": [e.formatted for e in errors]}
+        requested = requested_cost(document, operation, variables)
+        if requested > SINGLE_QUERY_MAX_COST:
+            message = (f"Query cost is {requested}, which exceeds the single query max cost limit "
+                       f"({SINGLE_QUERY_MAX_COST}).")
+            return {"errors": [{"message": message, "extensions": {
+                "code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": SINGLE_QUERY_MAX_COST,
+                "documentation": RATE_DOCS}}], "extensions": cost_extension(requested, None, shop.bucket)}
+        if not shop.bucket.take(requested):
+            return {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": RATE_DOCS}}],
+                    "extensions": cost_extension(requested, None, shop.bucket)}
+        with self._lock:
+            now = utc(self.clock.now())
+            self._caught_up(shop.domain, now)
+            result = execute(admin_schema(), document, variable_values=variables, operation_name=operation,
+                             context_value={"shop": shop, "now": now})
+        actual = actual_cost(result.data, requested)
+        shop.bucket.refund(requested - actual)
+        body: dict = {"data": result.data}
+        if result.errors:
+            body["errors"] = [e.formatted for e in result.errors]
+        body["extensions"] = cost_extension(requested, actual, shop.bucket)
+        return body

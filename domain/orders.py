@@ -1,0 +1,217 @@
+"""Reception: turn pulled storefront orders into validated order and order-line rows."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pandas as pd
+
+from config.world import World
+from domain import states
+from domain.frames import FLOAT, INT, TEXT, TIME, conform
+from domain.records import ChannelOrder, Malformed
+
+ORDER_COLUMNS = {
+    "order_id": TEXT, "channel": TEXT, "external_id": TEXT, "order_number": TEXT,
+    "placed_at": TIME, "source_updated_at": TIME, "customer_name": TEXT, "customer_email": TEXT,
+    "ship_to_line1": TEXT, "ship_to_city": TEXT, "ship_to_region": TEXT,
+    "ship_to_postal_code": TEXT, "ship_to_country": TEXT, "shipping_method": TEXT,
+    "currency": TEXT, "total_amount": FLOAT, "payment_ref": TEXT, "status": TEXT,
+    "hold_reason": TEXT, "status_at": TIME, "warehouse_id": TEXT, "promised_by": TIME,
+    "ingested_at": TIME, "raw": TEXT,
+}
+LINE_COLUMNS = {
+    "order_id": TEXT, "line_no": INT, "external_line_id": TEXT, "sku": TEXT,
+    "quantity": INT, "unit_price": FLOAT, "weight_kg": FLOAT,
+}
+QUARANTINE_COLUMNS = {"source": TEXT, "stream": TEXT, "external_id": TEXT, "reason": TEXT, "raw": TEXT}
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_SHIP_TO_FIELDS = ("line1", "city", "region", "postal_code", "country")
+
+
+@dataclass(frozen=True)
+class ValidatedOrders:
+    orders: pd.DataFrame       # exactly the columns of warehouse.schema.orders
+    lines: pd.DataFrame        # exactly the columns of warehouse.schema.order_lines
+    quarantined: pd.DataFrame  # source, stream, external_id, reason, raw (JSON text)
+
+
+def validate_orders(
+    pulled: Sequence[ChannelOrder | Malformed], *, world: World, known_skus: set[str], ingested_at: datetime,
+) -> ValidatedOrders:
+    """Valid orders become rows with status 'new'; every other record goes to quarantine with
+    all its reasons joined by '; ' (missing ship-to, no lines, unknown or missing SKU,
+    quantity <= 0, unknown shipping method, bad currency, negative total, ...).
+
+    - order_id = f"{channel}:{external_id}"; raw = JSON of the record's raw payload.
+    - duplicates of one (channel, external_id) in the batch keep the latest updated_at
+      (then the later one in the batch); only that version is validated.
+    - promised_by = placed_at + world.sla[shipping_method].deliver_within_days.
+    - status_at = ingested_at; hold_reason and warehouse_id are None.
+    - customer_name falls back to the ship-to name; an order with neither, or without an
+      email, is quarantined (both columns are NOT NULL and the email gets the notifications).
+    - quarantine rows: source = channel (or Malformed.source), stream 'orders' (or
+      Malformed.stream); one row per (source, stream, external_id), the last one wins.
+    """
+    orders, lines, parked = [], [], []
+    for record in _latest_versions(pulled):
+        if isinstance(record, Malformed):
+            parked.append(_parked(record.source, record.stream, record.external_id, [record.reason], record.raw))
+            continue
+        reasons = order_problems(record, world=world, known_skus=known_skus)
+        if reasons:
+            parked.append(_parked(record.channel, "orders", record.external_id, reasons, record.raw))
+            continue
+        orders.append(_order_row(record, world=world, ingested_at=ingested_at))
+        lines.extend(_line_rows(record))
+    quarantined = pd.DataFrame(parked, columns=list(QUARANTINE_COLUMNS))
+    quarantined = quarantined.drop_duplicates(["source", "stream", "external_id"], keep="last")
+    return ValidatedOrders(
+        orders=conform(pd.DataFrame(orders, columns=list(ORDER_COLUMNS)), ORDER_COLUMNS),
+        lines=conform(pd.DataFrame(lines, columns=list(LINE_COLUMNS)), LINE_COLUMNS),
+        quarantined=conform(quarantined, QUARANTINE_COLUMNS),
+    )
+
+
+def order_problems(order: ChannelOrder, *, world: World, known_skus: set[str]) -> list[str]:
+    """Every reason this order cannot enter the pipeline, in a stable order (empty = valid)."""
+    reasons = []
+    if not order.external_id:
+        reasons.append("missing external id")
+    if not isinstance(order.placed_at, datetime):
+        reasons.append("missing placed_at")
+    if not (order.customer_name or (order.ship_to and order.ship_to.name)):
+        reasons.append("missing customer name")
+    if not order.customer_email or "@" not in order.customer_email:
+        reasons.append("missing or invalid customer email")
+    reasons += _ship_to_problems(order)
+    if order.shipping_method not in world.sla:
+        reasons.append(f"unknown shipping method {order.shipping_method!r}")
+    if not isinstance(order.currency, str) or not _CURRENCY.match(order.currency):
+        reasons.append(f"bad currency {order.currency!r}")
+    if not _finite(order.total_amount):
+        reasons.append("missing total")
+    elif order.total_amount < 0:
+        reasons.append(f"negative total {order.total_amount:.2f}")
+    if not order.lines:
+        reasons.append("no lines")
+    for no, line in enumerate(order.lines, start=1):
+        reasons += [f"line {no}: {problem}" for problem in _line_problems(line, known_skus)]
+    return reasons
+
+
+def _ship_to_problems(order: ChannelOrder) -> list[str]:
+    if order.ship_to is None:
+        return ["missing ship-to address"]
+    missing = [name for name in _SHIP_TO_FIELDS if not getattr(order.ship_to, name)]
+    reasons = [f"ship-to missing {', '.join(missing)}"] if missing else []
+    if order.ship_to.country and not _COUNTRY.match(order.ship_to.country):
+        reasons.append(f"ship-to country {order.ship_to.country!r} is not an ISO 3166 alpha-2 code")
+    return reasons
+
+
+def _line_problems(line, known_skus: set[str]) -> list[str]:
+    problems = []
+    if not line.sku:
+        problems.append("missing SKU")
+    elif line.sku not in known_skus:
+        problems.append(f"unknown SKU {line.sku!r}")
+    if not isinstance(line.quantity, int) or line.quantity <= 0:
+        problems.append(f"quantity {line.quantity!r} <= 0")
+    if not _finite(line.unit_price) or line.unit_price < 0:
+        problems.append(f"bad unit price {line.unit_price!r}")
+    if not _finite(line.weight_kg) or line.weight_kg < 0:
+        problems.append(f"bad weight {line.weight_kg!r}")
+    return problems
+
+
+def _latest_versions(pulled: Sequence[ChannelOrder | Malformed]) -> list[ChannelOrder | Malformed]:
+    latest: dict[tuple[str, str], ChannelOrder] = {}
+    others: list[Malformed] = []
+    for record in pulled:
+        if isinstance(record, Malformed):
+            others.append(record)
+            continue
+        key = (record.channel, record.external_id)
+        kept = latest.get(key)
+        if kept is None or _not_before(record.updated_at, kept.updated_at):
+            latest[key] = record
+    return [*others, *latest.values()]
+
+
+def _not_before(a: datetime | None, b: datetime | None) -> bool:
+    if a is None or b is None:
+        return b is None or a is not None
+    return a >= b
+
+
+def _order_row(order: ChannelOrder, *, world: World, ingested_at: datetime) -> dict[str, Any]:
+    ship_to = order.ship_to
+    return {
+        "order_id": f"{order.channel}:{order.external_id}",
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "order_number": order.order_number or order.external_id,
+        "placed_at": naive_utc(order.placed_at),
+        "source_updated_at": naive_utc(order.updated_at or order.placed_at),
+        "customer_name": order.customer_name or ship_to.name,
+        "customer_email": order.customer_email,
+        "ship_to_line1": ship_to.line1,
+        "ship_to_city": ship_to.city,
+        "ship_to_region": ship_to.region,
+        "ship_to_postal_code": ship_to.postal_code,
+        "ship_to_country": ship_to.country,
+        "shipping_method": order.shipping_method,
+        "currency": order.currency,
+        "total_amount": round(order.total_amount, 2),
+        "payment_ref": order.payment_ref or None,
+        "status": states.NEW,
+        "hold_reason": None,
+        "status_at": ingested_at,
+        "warehouse_id": None,
+        "promised_by": naive_utc(order.placed_at) + timedelta(days=world.sla[order.shipping_method].deliver_within_days),
+        "ingested_at": ingested_at,
+        "raw": to_json(order.raw),
+    }
+
+
+def _line_rows(order: ChannelOrder) -> list[dict[str, Any]]:
+    order_id = f"{order.channel}:{order.external_id}"
+    return [
+        {
+            "order_id": order_id,
+            "line_no": no,
+            "external_line_id": line.external_line_id or str(no),
+            "sku": line.sku,
+            "quantity": line.quantity,
+            "unit_price": round(line.unit_price, 2),
+            "weight_kg": line.weight_kg,
+        }
+        for no, line in enumerate(order.lines, start=1)
+    ]
+
+
+def _parked(source: str, stream: str, external_id: str, reasons: list[str], raw: Any) -> dict[str, str]:
+    return {"source": source, "stream": stream, "external_id": str(external_id or ""),
+            "reason": "; ".join(reasons), "raw": to_json(raw)}
+
+
+def to_json(raw: Any) -> str:
+    """The raw payload as JSON text, whatever the vendor sent (dates and oddities as strings)."""
+    return json.dumps(raw, default=str, ensure_ascii=False)
+
+
+def naive_utc(at: datetime) -> datetime:
+    """Naive UTC, the only kind of timestamp stored (an aware one is converted, not relabelled)."""
+    return at if at.tzinfo is None else at.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

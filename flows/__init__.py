@@ -1,0 +1,1 @@
+"""Prefect flows, one module per deployment, and the `cumplido` CLI (flows/cli.py)."""

@@ -1,0 +1,170 @@
+"""The `cumplido` command. Prefect is imported only once a command needs it, after the
+environment (PREFECT_HOME, logging level) is settled."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+FLOWS = {
+    "fulfil-orders": ("flows.fulfil_orders", "fulfil_orders"),
+    "track-shipments": ("flows.track_shipments", "track_shipments"),
+    "process-returns": ("flows.process_returns", "process_returns"),
+    "refresh-metrics": ("flows.refresh_metrics", "refresh_metrics"),
+}
+
+
+def _iso(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date-time like 2026-11-26T10:05") from None
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    Path("var").mkdir(exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(Path("var/prefect").resolve()))
+    if not args.verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.demo import DemoPlan, kpi_table, run_demo
+
+    plan = DemoPlan(days=args.days, orders_per_day=args.orders_per_day, seed=args.seed)
+    summary = run_demo(plan)
+    from tasks.resources import resources
+
+    print("\nCumplido demo — KPIs over the simulated window\n")
+    print(kpi_table(summary))
+    url = resources().settings.database_url
+    print(f"""
+Where to look next
+  warehouse   {url}
+              sqlite3 {url.removeprefix('sqlite:///')} 'select * from mart_fulfillment_daily limit 10'
+              tables: orders, order_lines, payments, stock, reservations, waves, pick_lines, shipments,
+              tracking_events, returns, refunds, notifications, quarantine, fulfillment_events,
+              fct_order_fulfillment, mart_fulfillment_daily
+  Prefect UI  PREFECT_HOME={os.environ['PREFECT_HOME']} .venv/bin/prefect server start
+              then open http://127.0.0.1:4200 (flow runs, artifacts fulfil-orders-summary, fulfillment-kpis)""")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from tasks.resources import resources
+    from warehouse.db import current_revision, upgrade
+
+    url = resources().settings.database_url
+    if args.action == "upgrade":
+        upgrade(url)
+    print(f"warehouse {url} at revision {current_revision(url) or '(empty)'}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import importlib
+
+    module, name = FLOWS[args.flow]
+    flow = getattr(importlib.import_module(module), name)
+    kwargs = {"as_of": args.as_of}
+    if args.channel:
+        kwargs["channels"] = args.channel
+    print(flow(**kwargs))
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from flows.sandbox_server import serve_forever
+
+    return serve_forever(seed=args.seed, orders_per_day=args.orders_per_day, speed=args.speed)
+
+
+def cmd_channels(args: argparse.Namespace) -> int:
+    from tasks.resources import resources
+
+    res, failed = resources(), 0
+    checks: list[tuple[str, Callable[[], str]]] = [(c.id, lambda c=c: res.storefront(c.id).check())
+                                                   for c in res.world.channels]
+    checks += [("payments", lambda: res.payment_gateway.check()), ("carrier", lambda: res.carrier.check())]
+    for label, check in checks:
+        try:
+            print(f"  ok    {label:<16} {check()}")
+        except Exception as exc:  # every failure is reported, the other checks still run
+            failed += 1
+            print(f"  FAIL  {label:<16} {exc}")
+    return 1 if failed else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="cumplido", description="E-commerce fulfillment as Prefect flows. "
+                                  "Settings come from CUMPLIDO_* environment variables (see README).")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the simulated shop through every flow (SQLite under ./var)",
+                          description="Start the local Shopify/Stripe/ShipEngine simulators, run the flows over "
+                          "simulated days against the SQLite warehouse and print the KPIs. Re-running replays "
+                          "the same window and adds nothing twice.")
+    demo.add_argument("--days", type=int, default=10, help="simulated days (default 10)")
+    demo.add_argument("--orders-per-day", type=float, default=40.0, help="orders per channel per day (default 40)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed of the simulated shop (default 7)")
+    demo.add_argument("--verbose", action="store_true", help="show Prefect's own INFO logs")
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="create or upgrade the warehouse schema (Alembic)",
+                        description="Apply migrations to CUMPLIDO_DATABASE_URL, or show its revision.")
+    db.add_argument("action", choices=["upgrade", "current"], help="upgrade to the latest revision, or show it")
+    db.set_defaults(func=cmd_db)
+
+    run = sub.add_parser("run", help="run one flow once, now (what a deployment does on schedule)",
+                         description="Run a flow in this process against the configured warehouse and vendors.")
+    run.add_argument("flow", choices=sorted(FLOWS), help="which flow")
+    run.add_argument("--as-of", type=_iso, default=None, help="the flow's notion of now (ISO, UTC)")
+    run.add_argument("--channel", action="append", help="limit to this channel (repeatable)")
+    run.set_defaults(func=cmd_run)
+
+    sandbox = sub.add_parser("sandbox", help="serve the vendor simulators on 127.0.0.1 until stopped",
+                             description="Serve the Shopify, Stripe and ShipEngine simulators, printing the "
+                             "CUMPLIDO_SANDBOX_* settings that point Cumplido (and its deployments) at them.")
+    sandbox.add_argument("action", choices=["serve"])
+    sandbox.add_argument("--seed", type=int, default=7)
+    sandbox.add_argument("--orders-per-day", type=float, default=200.0)
+    sandbox.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)")
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    channels = sub.add_parser("channels", help="check every store, the payment gateway and the carrier",
+                              description="Reach each configured API with its credentials and say what is wrong.")
+    channels.add_argument("action", choices=["check"])
+    channels.set_defaults(func=cmd_channels)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from config.settings import SettingsError
+    from config.world import WorldError
+    from connectors.errors import ConnectorError
+
+    known: tuple[type[BaseException], ...] = (SettingsError, WorldError, ConnectorError)
+    try:
+        from warehouse.db import WarehouseUnavailable
+        known += (WarehouseUnavailable,)
+    except ImportError:
+        pass
+    try:
+        return args.func(args)
+    except known as exc:
+        print(f"cumplido: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from flows.stages import StagesFailed  # prefect is loaded by now
+
+        if isinstance(exc, StagesFailed):
+            print(f"cumplido: some stages failed (the others ran): {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Prefect tasks, one module per stage: read → domain function → write → artifact → counts."""

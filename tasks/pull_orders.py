@@ -1,0 +1,39 @@
+"""Reception: pull new and updated orders from one storefront channel."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from prefect import task
+from prefect.cache_policies import NONE
+
+from domain.orders import validate_orders
+from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
+from tasks.resources import resources
+from warehouse.orders import insert_pulled, known_skus
+from warehouse.reference import advance_cursor, read_cursor
+
+
+def pull_window(cursor: datetime | None, *, as_of: datetime, overlap: timedelta, lookback: timedelta) -> datetime:
+    """Re-read `overlap` before the cursor: storefronts index updates late and out of order."""
+    return (cursor - overlap) if cursor is not None else (as_of - lookback)
+
+
+@task(task_run_name="pull-orders {channel}", cache_policy=NONE, **TRANSIENT_RETRIES)
+def pull_orders(channel: str, as_of: datetime) -> dict[str, int]:
+    res = resources()
+    with res.engine.begin() as conn:
+        cursor = read_cursor(conn, channel=channel, stream="orders")
+        skus = known_skus(conn)
+    since = pull_window(cursor, as_of=as_of, overlap=timedelta(minutes=res.settings.pull_overlap_minutes),
+                        lookback=timedelta(days=res.settings.initial_lookback_days))
+    pulled = [record for page in res.storefront(channel).pull_orders(since=since, until=as_of) for record in page]
+    validated = validate_orders(pulled, world=res.world, known_skus=skus, ingested_at=as_of)
+    with res.engine.begin() as conn:  # orders and cursor commit together: nothing lost, nothing doubled
+        counts = insert_pulled(conn, validated, flow_run_id=current_flow_run_id())
+        advance_cursor(conn, channel=channel, stream="orders", to=as_of, now=as_of)
+    counts = {"pulled": len(pulled), **counts}
+    emit("cumplido.orders.pulled", resource=f"cumplido.channel.{channel}", payload=counts)
+    if counts.get("quarantined"):
+        emit("cumplido.orders.quarantined", resource=f"cumplido.channel.{channel}",
+             payload={"quarantined": counts["quarantined"]})
+    return counts

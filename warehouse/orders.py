@@ -1,0 +1,111 @@
+"""The order repository: pulled orders in, orders by state out, state transitions with events.
+
+Every write is idempotent: re-pulling an order never resets its state, and re-running a
+transition changes nothing and appends no second event.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from domain.orders import ValidatedOrders
+from warehouse.bulk import read_frame, read_in, update_rows, upsert
+from warehouse.schema import fulfillment_events, order_lines, orders, quarantine, stock
+
+EVENT_KEYS = ["order_id", "event", "at"]
+
+
+def known_skus(conn: Connection) -> set[str]:
+    """Every SKU the warehouses stock (in any bin, even at zero)."""
+    return set(conn.execute(select(stock.c.sku).distinct()).scalars())
+
+
+def insert_pulled(conn: Connection, validated: ValidatedOrders, *, flow_run_id: str | None,
+                  at: datetime | None = None) -> dict[str, int]:
+    """Store a validated batch. A new order is inserted with its lines and a 'new' event; an
+    order already stored keeps its state and lines (it may be reserved or shipped by now):
+    only source_updated_at and raw refresh. Quarantined records are upserted, last_seen_at = at
+    (default: the batch's ingested_at)."""
+    batch = validated.orders.drop_duplicates("order_id")
+    known = _existing_order_ids(conn, batch["order_id"])
+    new = batch[~batch["order_id"].isin(known)]
+    upsert(conn, orders, new)
+    upsert(conn, order_lines, validated.lines[validated.lines["order_id"].isin(new["order_id"])])
+    update_rows(conn, orders, batch[batch["order_id"].isin(known)][["order_id", "source_updated_at", "raw"]],
+                keys=["order_id"])
+    record_events(conn, pd.DataFrame({"order_id": new["order_id"], "event": new["status"],
+                                      "at": new["status_at"], "detail": None}), flow_run_id=flow_run_id)
+    seen_at = at or (batch["ingested_at"].max() if not batch.empty else None)
+    return {"inserted": len(new), "already_known": len(known),
+            "quarantined": _park(conn, validated.quarantined, at=seen_at)}
+
+
+def _existing_order_ids(conn: Connection, order_ids: pd.Series) -> set[str]:
+    found = read_in(conn, select(orders.c.order_id), orders.c.order_id, order_ids.tolist())
+    return set(found["order_id"])
+
+
+def _park(conn: Connection, parked: pd.DataFrame, *, at: datetime | None) -> int:
+    if parked.empty:
+        return 0
+    if at is None:
+        raise ValueError("insert_pulled needs `at` to date quarantined records when no order is valid")
+    upsert(conn, quarantine, parked.assign(first_seen_at=at, last_seen_at=at, resolved_at=None),
+           update=["reason", "raw", "last_seen_at"])
+    return len(parked)
+
+
+def orders_in(conn: Connection, statuses: Sequence[str] | str, *, limit: int | None = None,
+              columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Orders in the given states, oldest first (placed_at, order_id)."""
+    statuses = [statuses] if isinstance(statuses, str) else list(statuses)
+    picked = [orders.c[c] for c in columns] if columns else list(orders.c)
+    stmt = (select(*picked).where(orders.c.status.in_(statuses))
+            .order_by(orders.c.placed_at, orders.c.order_id).limit(limit))
+    return read_frame(conn, stmt)
+
+
+def transition(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_run_id: str | None) -> int:
+    """Move orders to a new state. changes: order_id, status, and optionally hold_reason and
+    warehouse_id. Only orders whose status differs change (status_at = at, hold_reason as
+    given or cleared) and each appends one event (event = status, detail = hold_reason).
+    Returns the number of orders changed; a re-run returns 0."""
+    if changes.empty:
+        return 0
+    changes = changes.drop_duplicates("order_id", keep="last")
+    current = _lock_statuses(conn, changes["order_id"])
+    merged = changes.merge(current, on="order_id", suffixes=("", "_now"))
+    moving = merged[merged["status"] != merged["status_now"]]
+    if moving.empty:
+        return 0
+    reason = moving["hold_reason"] if "hold_reason" in moving else None
+    update = moving[["order_id", "status"]].assign(status_at=at, hold_reason=reason)
+    if "warehouse_id" in moving:
+        update["warehouse_id"] = moving["warehouse_id"]
+    update_rows(conn, orders, update, keys=["order_id"])
+    record_events(conn, pd.DataFrame({"order_id": moving["order_id"], "event": moving["status"],
+                                      "at": at, "detail": reason}), flow_run_id=flow_run_id)
+    return len(moving)
+
+
+def _lock_statuses(conn: Connection, order_ids: pd.Series) -> pd.DataFrame:
+    """Current status of the orders, row-locked in order_id order on PostgreSQL so that two
+    concurrent transitions of one order serialise (the second then sees the new status)."""
+    stmt = select(orders.c.order_id, orders.c.status.label("status_now")).order_by(orders.c.order_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return read_in(conn, stmt, orders.c.order_id, order_ids.tolist())
+
+
+def record_events(conn: Connection, frame: pd.DataFrame, *, flow_run_id: str | None) -> int:
+    """Append events (order_id, event, at, optional detail); one already recorded is ignored."""
+    if frame.empty:
+        return 0
+    frame = frame.assign(flow_run_id=flow_run_id)
+    if "detail" not in frame:
+        frame["detail"] = None
+    return upsert(conn, fulfillment_events, frame[["order_id", "event", "at", "flow_run_id", "detail"]],
+                  keys=EVENT_KEYS)

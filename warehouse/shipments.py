@@ -1,0 +1,95 @@
+"""Shipments: label intents, purchased labels, failures and storefront pushes."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection
+
+from domain import states
+from domain.keys import idempotency_key
+from warehouse.bulk import read_frame, update_rows, upsert
+from warehouse.orders import transition
+from warehouse.schema import order_lines, orders, shipments
+from warehouse.stock import consume_reservations
+
+ADDRESS = ["customer_name", "ship_to_line1", "ship_to_city", "ship_to_region", "ship_to_postal_code",
+           "ship_to_country"]
+
+
+def outbound_id(order_id: str) -> str:
+    return f"{order_id}/out"
+
+
+def waved_without_label(conn: Connection, *, limit: int | None = None) -> pd.DataFrame:
+    """Waved orders whose outbound label is not bought yet, with the parcel weight."""
+    weight = (select(order_lines.c.order_id, func.sum(order_lines.c.quantity * order_lines.c.weight_kg).label("weight_kg"))
+              .group_by(order_lines.c.order_id).subquery())
+    stmt = (
+        select(orders.c.order_id, orders.c.channel, orders.c.warehouse_id, orders.c.shipping_method,
+               orders.c.promised_by, *[orders.c[c] for c in ADDRESS], weight.c.weight_kg,
+               shipments.c.label_status)
+        .join(weight, weight.c.order_id == orders.c.order_id)
+        .outerjoin(shipments, and_(shipments.c.order_id == orders.c.order_id, shipments.c.direction == "outbound"))
+        .where(orders.c.status == states.WAVED)
+        .where((shipments.c.label_status.is_(None)) | (shipments.c.label_status == "intent"))
+        .order_by(orders.c.promised_by, orders.c.order_id)
+        .limit(limit)
+    )
+    return read_frame(conn, stmt)
+
+
+def write_intents(conn: Connection, work: pd.DataFrame, *, direction: str, now: datetime) -> pd.DataFrame:
+    """Intent rows before any label is bought (principle 4); returns shipment_id + key per row."""
+    ids = work["shipment_id"]
+    frame = pd.DataFrame({
+        "shipment_id": ids, "order_id": work["order_id"], "direction": direction,
+        "warehouse_id": work["warehouse_id"], "promised_by": work.get("promised_by"),
+        "idempotency_key": [idempotency_key(f"{direction}-label", i) for i in ids],
+        "label_status": "intent", "created_at": now, "updated_at": now,
+    })
+    upsert(conn, shipments, frame)
+    return frame[["shipment_id", "idempotency_key"]]
+
+
+def record_labels(conn: Connection, labels: pd.DataFrame, *, at: datetime, flow_run_id: str | None) -> int:
+    """labels: shipment_id, order_id, carrier, service, rate_amount, currency, label_ref, tracking_number."""
+    if labels.empty:
+        return 0
+    update_rows(conn, shipments, labels.drop(columns=["order_id"]).assign(
+        label_status="purchased", error=None, updated_at=at), keys=["shipment_id"])
+    order_ids = labels["order_id"].tolist()
+    consume_reservations(conn, order_ids, now=at)
+    return transition(conn, pd.DataFrame({"order_id": order_ids, "status": states.LABEL_BOOKED}),
+                      at=at, flow_run_id=flow_run_id)
+
+
+def record_label_failures(conn: Connection, failures: pd.DataFrame, *, at: datetime, flow_run_id: str | None) -> int:
+    """failures: shipment_id, order_id, error. The order is parked on hold with the API's message."""
+    if failures.empty:
+        return 0
+    update_rows(conn, shipments, failures[["shipment_id", "error"]].assign(label_status="failed", updated_at=at),
+                keys=["shipment_id"])
+    held = pd.DataFrame({"order_id": failures["order_id"], "status": states.ON_HOLD,
+                         "hold_reason": "label purchase failed: " + failures["error"].str.slice(0, 400)})
+    return transition(conn, held, at=at, flow_run_id=flow_run_id)
+
+
+def unpushed_fulfillments(conn: Connection) -> pd.DataFrame:
+    stmt = (
+        select(shipments.c.shipment_id, orders.c.channel, orders.c.external_id, shipments.c.carrier,
+               shipments.c.tracking_number)
+        .join(orders, orders.c.order_id == shipments.c.order_id)
+        .where(shipments.c.direction == "outbound", shipments.c.label_status == "purchased",
+               shipments.c.pushed_to_storefront_at.is_(None))
+        .order_by(shipments.c.shipment_id)
+    )
+    return read_frame(conn, stmt)
+
+
+def mark_pushed(conn: Connection, shipment_ids: list[str], *, at: datetime) -> int:
+    if not shipment_ids:
+        return 0
+    return update_rows(conn, shipments, pd.DataFrame({"shipment_id": shipment_ids, "pushed_to_storefront_at": at}),
+                       keys=["shipment_id"])

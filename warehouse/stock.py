@@ -1,0 +1,210 @@
+"""The stock repository: stock is never oversold (DESIGN.md principle 5).
+
+Reservation runs inside the caller's transaction: claim the orders (SKIP LOCKED: claiming
+work), lock the stock rows involved in (sku, location_id) order, allocate in memory with
+domain.allocation, then write once with conditional updates that refuse to oversell.
+Locks are always taken orders first, then stock in key order, so concurrent runs queue
+instead of deadlocking. SQLite needs no row locks: every transaction is BEGIN IMMEDIATE.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Connection, bindparam, select
+
+from config.world import Warehouse, World
+from domain import states
+from domain.allocation import Allocation, allocate_stock, rank_warehouses
+from warehouse import orders as order_repo
+from warehouse.bulk import insert_for, read_frame, read_in, records, update_rows, upsert
+from warehouse.schema import backorders, locations, order_lines, orders, reservations, stock, warehouses
+
+KEY = ["sku", "location_id"]
+
+
+class InsufficientStock(RuntimeError):
+    """Some lines could not be reserved; nothing was written. `lines` lists every one."""
+
+    def __init__(self, lines: pd.DataFrame):
+        self.lines = lines
+        listed = "; ".join(f"{r.order_id} line {r.line_no}: {r.sku} at {r.location_id} needs {r.quantity}, "
+                           f"{r.available} available" for r in lines.itertuples())
+        super().__init__(f"insufficient stock for {len(lines)} line(s): {listed}")
+
+
+# --- seeding and restocking -------------------------------------------------------------
+def seed_locations(conn: Connection, world: World) -> int:
+    """Insert the world's warehouses and bins that are missing; existing rows are untouched."""
+    upsert(conn, warehouses, pd.DataFrame(
+        [{"warehouse_id": w.id, "name": w.name, "priority": w.priority} for w in world.warehouses]))
+    return upsert(conn, locations, pd.DataFrame([b.model_dump() for w in world.warehouses for b in w.bins]))
+
+
+def seed_stock(conn: Connection, frame: pd.DataFrame) -> int:
+    """frame: sku, location_id, warehouse_id, on_hand. Inserts missing rows only."""
+    return upsert(conn, stock, frame[["sku", "location_id", "warehouse_id", "on_hand"]].assign(reserved=0))
+
+
+def restock(conn: Connection, frame: pd.DataFrame) -> int:
+    """frame: sku, location_id, warehouse_id, quantity. on_hand += quantity, creating the
+    row if absent. Returns the number of (sku, location) rows touched."""
+    if frame.empty:
+        return 0
+    added = frame.groupby(KEY, as_index=False).agg(warehouse_id=("warehouse_id", "first"),
+                                                  on_hand=("quantity", "sum"))
+    stmt = insert_for(conn, stock)
+    stmt = stmt.on_conflict_do_update(index_elements=KEY, set_={"on_hand": stock.c.on_hand + stmt.excluded.on_hand})
+    conn.execute(stmt, records(added.assign(reserved=0).sort_values(KEY)))
+    return len(added)
+
+
+# --- reservation ------------------------------------------------------------------------
+def reserve_orders(conn: Connection, *, warehouses: Sequence[Warehouse], now: datetime, ttl: timedelta,
+                   limit: int | None = None, statuses: Sequence[str] = states.AWAITING_STOCK,
+                   flow_run_id: str | None = None) -> Allocation:
+    """Reserve stock for orders awaiting it (oldest first), backorder those no warehouse can
+    cover, and return the allocation. Raises InsufficientStock, writing nothing, if a
+    conditional update finds less stock than the allocation assumed."""
+    claimed = _claim_orders(conn, statuses=statuses, limit=limit)
+    lines = read_in(conn, select(order_lines.c.order_id, order_lines.c.line_no, order_lines.c.sku,
+                                 order_lines.c.quantity), order_lines.c.order_id, claimed["order_id"])
+    lines = lines.merge(claimed[["order_id", "placed_at"]], on="order_id")
+    locked = _lock_stock(conn, lines["sku"])
+    allocation = allocate_stock(lines, locked.assign(available=locked["on_hand"] - locked["reserved"]),
+                                rank_warehouses(claimed[["order_id", "ship_to_region"]], warehouses))
+    with conn.begin_nested():  # a savepoint: a refused update undoes every write of this call
+        _take(conn, allocation.reservations, locked)
+        _write_reservations(conn, allocation.reservations, now=now, ttl=ttl)
+        _write_backorders(conn, allocation.backorders, claimed["order_id"], now=now)
+        order_repo.transition(conn, _order_changes(allocation), at=now, flow_run_id=flow_run_id)
+    return allocation
+
+
+def _claim_orders(conn: Connection, *, statuses: Sequence[str], limit: int | None) -> pd.DataFrame:
+    stmt = (select(orders.c.order_id, orders.c.ship_to_region, orders.c.placed_at)
+            .where(orders.c.status.in_(list(statuses)))
+            .order_by(orders.c.placed_at, orders.c.order_id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        # Claiming work: a concurrent run takes the next orders instead of waiting for these.
+        stmt = stmt.with_for_update(skip_locked=True)
+    return read_frame(conn, stmt)
+
+
+def _lock_stock(conn: Connection, skus: pd.Series) -> pd.DataFrame:
+    """The stock rows of these SKUs, locked in (sku, location_id) order; never SKIP LOCKED,
+    or a run would believe stock held by another run does not exist."""
+    stmt = select(stock.c.sku, stock.c.location_id, stock.c.warehouse_id, stock.c.on_hand,
+                  stock.c.reserved).order_by(stock.c.sku, stock.c.location_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return read_in(conn, stmt, stock.c.sku, skus.tolist())
+
+
+def _take(conn: Connection, taken: pd.DataFrame, locked: pd.DataFrame) -> None:
+    """reserved += x per (sku, location) in key order, only where x is still available."""
+    if taken.empty:
+        return
+    per_bin = taken.groupby(KEY, as_index=False)["quantity"].sum().sort_values(KEY)
+    stmt = (stock.update().values(reserved=stock.c.reserved + bindparam("x"))
+            .where(stock.c.sku == bindparam("k_sku"), stock.c.location_id == bindparam("k_loc"),
+                   stock.c.on_hand - stock.c.reserved >= bindparam("x")))
+    params = records(per_bin.rename(columns={"sku": "k_sku", "location_id": "k_loc", "quantity": "x"}))
+    if conn.execute(stmt, params).rowcount != len(per_bin):
+        raise InsufficientStock(_refused_lines(conn, taken))
+
+
+def _refused_lines(conn: Connection, taken: pd.DataFrame) -> pd.DataFrame:
+    """Every reserved line whose bin no longer holds what the bin's lines need together."""
+    now = _lock_stock(conn, taken["sku"]).assign(available=lambda f: f["on_hand"] - f["reserved"])
+    need = taken.groupby(KEY)["quantity"].transform("sum")
+    lines = taken.assign(need=need).merge(now[KEY + ["available"]], on=KEY, how="left")
+    lines["available"] = lines["available"].fillna(0).astype(int)
+    return lines[lines["need"] > lines["available"]].reset_index(drop=True)
+
+
+def _write_reservations(conn: Connection, taken: pd.DataFrame, *, now: datetime, ttl: timedelta) -> None:
+    ids = taken["order_id"] + "/" + taken["line_no"].astype(str) + "/" + taken["location_id"]
+    rows = taken.assign(reservation_id=ids, status="active", created_at=now, expires_at=now + ttl)
+    # An id released earlier comes back to life: same deterministic key, new quantity and expiry.
+    upsert(conn, reservations, rows, update=["quantity", "warehouse_id", "status", "created_at", "expires_at"])
+
+
+def _write_backorders(conn: Connection, short: pd.DataFrame, claimed: pd.Series, *, now: datetime) -> None:
+    """Open a backorder per short line; close (filled) the claimed orders' open backorders
+    that are no longer short."""
+    upsert(conn, backorders, short.assign(status="open", created_at=now, updated_at=now),
+           update=["quantity_short", "status", "updated_at"])
+    stmt = select(backorders.c.order_id, backorders.c.line_no).where(backorders.c.status == "open")
+    still_open = read_in(conn, stmt, backorders.c.order_id, claimed.tolist())
+    keys = ["order_id", "line_no"]
+    filled = still_open.merge(short[keys], on=keys, how="left", indicator=True)
+    filled = filled[filled["_merge"] == "left_only"][keys]
+    update_rows(conn, backorders, filled.assign(status="filled", updated_at=now), keys=keys)
+
+
+def _order_changes(allocation: Allocation) -> pd.DataFrame:
+    """Outcomes as order transitions; a backordered order's hold reason lists its shortfall."""
+    short = allocation.backorders.groupby("order_id", sort=False).apply(
+        lambda f: "short: " + ", ".join(f"{s} x{q}" for s, q in zip(f["sku"], f["quantity_short"])),
+        include_groups=False).rename("hold_reason")
+    return allocation.outcomes.merge(short, left_on="order_id", right_index=True, how="left")
+
+
+# --- release and consumption ------------------------------------------------------------
+def release_expired(conn: Connection, *, now: datetime) -> int:
+    """Release active reservations past expires_at of orders still 'reserved' (not yet
+    waved): their stock is freed and the order goes back to payment_verified. Returns the
+    number of orders released."""
+    stmt = (select(orders.c.order_id).join(reservations, reservations.c.order_id == orders.c.order_id)
+            .where(orders.c.status == states.RESERVED, reservations.c.status == "active",
+                   reservations.c.expires_at <= now).distinct())
+    expired = read_frame(conn, stmt)["order_id"]
+    held = _lock_active(conn, expired, also_order_status=states.RESERVED)
+    if held.empty:
+        return 0
+    _give_back(conn, held, consume=False)
+    update_rows(conn, reservations, held[["reservation_id"]].assign(status="released"), keys=["reservation_id"])
+    back = pd.DataFrame({"order_id": held["order_id"].unique(), "status": states.PAYMENT_VERIFIED})
+    return order_repo.transition(conn, back, at=now, flow_run_id=None)
+
+
+def consume_reservations(conn: Connection, order_ids: Sequence[str], *, now: datetime) -> int:
+    """The parcel is packed and labelled: its units leave the shelf (on_hand and reserved
+    both drop) and the reservations are consumed. Idempotent: consumed ones are skipped.
+    Returns the number of reservations consumed. (`now` is accepted for symmetry; the
+    reservation row has no consumed_at column.)"""
+    held = _lock_active(conn, pd.Series(list(order_ids), dtype=object))
+    if held.empty:
+        return 0
+    _give_back(conn, held, consume=True)
+    return update_rows(conn, reservations, held[["reservation_id"]].assign(status="consumed"),
+                       keys=["reservation_id"])
+
+
+def _lock_active(conn: Connection, order_ids: pd.Series, *, also_order_status: str | None = None) -> pd.DataFrame:
+    """Active reservations of these orders, locked (orders first, then reservations) so a
+    concurrent release or consume of the same order waits and then finds nothing to do."""
+    if conn.dialect.name == "postgresql" and not order_ids.empty:
+        read_in(conn, select(orders.c.order_id).order_by(orders.c.order_id).with_for_update(),
+                orders.c.order_id, order_ids.tolist())
+    stmt = (select(reservations.c.reservation_id, reservations.c.order_id, reservations.c.sku,
+                   reservations.c.location_id, reservations.c.quantity)
+            .join(orders, orders.c.order_id == reservations.c.order_id)
+            .where(reservations.c.status == "active").order_by(reservations.c.order_id))
+    if also_order_status:
+        stmt = stmt.where(orders.c.status == also_order_status)
+    return read_in(conn, stmt, reservations.c.order_id, order_ids.tolist())
+
+
+def _give_back(conn: Connection, held: pd.DataFrame, *, consume: bool) -> None:
+    """reserved -= x (and on_hand -= x when consumed) per (sku, location) in key order."""
+    per_bin = held.groupby(KEY, as_index=False)["quantity"].sum().sort_values(KEY)
+    _lock_stock(conn, per_bin["sku"])
+    values = {"reserved": stock.c.reserved - bindparam("x")}
+    if consume:
+        values["on_hand"] = stock.c.on_hand - bindparam("x")
+    stmt = stock.update().values(values).where(stock.c.sku == bindparam("k_sku"),
+                                               stock.c.location_id == bindparam("k_loc"))
+    conn.execute(stmt, records(per_bin.rename(columns={"sku": "k_sku", "location_id": "k_loc", "quantity": "x"})))

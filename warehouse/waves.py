@@ -1,0 +1,42 @@
+"""Pick waves: what is ready to wave, and the planned waves with their pick lines."""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import and_, select
+from sqlalchemy.engine import Connection
+
+from domain import states
+from domain.waves import PlannedWaves
+from warehouse.bulk import read_frame, upsert
+from warehouse.orders import transition
+from warehouse.schema import locations, orders, pick_lines, reservations, waves
+
+
+def claim_reserved_picks(conn: Connection) -> pd.DataFrame:
+    """Active reservations of reserved orders with their bin coordinates, locked so that two
+    concurrent runs never wave the same order (PostgreSQL; SQLite serialises writers)."""
+    claimed = select(orders.c.order_id).where(orders.c.status == states.RESERVED)
+    if conn.dialect.name == "postgresql":
+        claimed = claimed.with_for_update(skip_locked=True)
+    order_ids = [r[0] for r in conn.execute(claimed)]
+    if not order_ids:
+        order_ids = [None]
+    stmt = (
+        select(reservations.c.order_id, reservations.c.line_no, reservations.c.sku, reservations.c.location_id,
+               reservations.c.warehouse_id, reservations.c.quantity, orders.c.promised_by,
+               locations.c.aisle, locations.c.bay, locations.c.level, locations.c.y)
+        .join(orders, orders.c.order_id == reservations.c.order_id)
+        .join(locations, locations.c.location_id == reservations.c.location_id)
+        .where(and_(reservations.c.status == "active", reservations.c.order_id.in_(order_ids)))
+        .order_by(reservations.c.order_id, reservations.c.line_no, reservations.c.location_id)
+    )
+    return read_frame(conn, stmt)
+
+
+def save_waves(conn: Connection, planned: PlannedWaves, *, at, flow_run_id: str | None) -> int:
+    if planned.waves.empty:
+        return 0
+    upsert(conn, waves, planned.waves)
+    upsert(conn, pick_lines, planned.pick_lines)
+    waved = pd.DataFrame({"order_id": planned.pick_lines["order_id"].unique(), "status": states.WAVED})
+    return transition(conn, waved, at=at, flow_run_id=flow_run_id)
