@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     world_file: Path = DEFAULT_WORLD
 
     # Outside systems. Base URLs point at the vendor in production and at the sandbox otherwise.
-    shopify_api_version: str = "2025-01"
+    shopify_api_version: str = "2025-10"
     shopify_access_token: SecretStr = SecretStr("shpat_sandbox")
     stripe_api_base: str = "https://api.stripe.com"
     stripe_api_key: SecretStr = SecretStr("sk_test_sandbox")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from domain.frames import FLOAT, INT, TEXT, conform, money
+from domain.frames import FLOAT, TEXT, conform, money
 
 DAMAGE_REASONS = frozenset({"DEFECTIVE", "NOT_AS_DESCRIBED"})
 SELLABLE, DAMAGED = "sellable", "damaged"

@@ -44,12 +44,13 @@ def next_state(current: str | None, candidate: str) -> str:
 
 def apply_tracking(current: pd.DataFrame, events: pd.DataFrame) -> TrackingOutcome:
     """current: shipment_id, tracking_status (None if never tracked), shipped_at, delivered_at
-    and optionally tracking_status_at (carried through on rows whose status did not change;
-    NaT there if absent). events: shipment_id, occurred_at, status (canonical). Events are
-    folded in time order through next_state (same instant: lower rank first). shipped_at =
-    first event at rank >= in_transit (other than cancelled); delivered_at = the delivered
-    event. A notification is due the first time a shipment reaches in_transit-or-beyond
-    (shipped), delivered, or exception — never twice (compare with `current`).
+    (optionally tracking_status_at, kept on rows whose status did not change; without it the
+    first event in that status stands in). events: shipment_id, occurred_at, status
+    (canonical). Events are folded in time order through next_state (same instant: lower
+    rank first). shipped_at = first event at rank >= in_transit (other than cancelled);
+    delivered_at = the delivered event. A notification is due the first time a shipment
+    reaches in_transit-or-beyond (shipped), delivered, or exception — never twice (compare
+    with `current`).
 
     Details: existing shipped_at/delivered_at are never overwritten; tracking_status_at is
     when the final state was entered; the exception notice fires when a batch leaves the
@@ -64,8 +65,9 @@ def apply_tracking(current: pd.DataFrame, events: pd.DataFrame) -> TrackingOutco
     ev = ev.merge(cur[["shipment_id", "tracking_status"]].rename(columns={"tracking_status": "s0"}),
                   on="shipment_id", how="left")
     ev = _accept(ev)
-    folded = _fold(ev)
-    out = cur.merge(folded, on="shipment_id", how="left")
+    folded, seen_in = _fold(ev)
+    out = cur.merge(folded, on="shipment_id", how="left").merge(
+        seen_in, left_on=["shipment_id", "tracking_status"], right_on=["shipment_id", "status"], how="left")
     return _outcome(out)
 
 
@@ -93,7 +95,7 @@ def _accept(ev: pd.DataFrame) -> pd.DataFrame:
     """Mark the events next_state would act on, without a Python loop: an event is accepted
     when its rank reaches the running maximum and no terminal state came before it."""
     by = ev.groupby("shipment_id", sort=False)
-    r0 = ev["s0"].map(RANK).fillna(_NOTHING_YET).to_numpy(dtype=float)
+    r0 = ev["s0"].map(RANK).fillna(RANK["unknown"]).where(ev["s0"].notna(), _NOTHING_YET).to_numpy(dtype=float)
     seen_max = by["rank"].cummax().groupby(ev["shipment_id"], sort=False).shift(1).to_numpy(dtype=float)
     prev_max = np.fmax(r0, seen_max)                           # NaN (first event) → r0
     terminal = ev["status"].isin(TERMINAL)
@@ -103,7 +105,8 @@ def _accept(ev: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fold(ev: pd.DataFrame) -> pd.DataFrame:
-    """Per shipment: final state and when it was entered, first shipped and delivered scans."""
+    """Per shipment: final state and when it was entered, first shipped and delivered scans;
+    and per (shipment, status) the first event in that status."""
     acc = ev[ev["accepted"]].copy()
     prev = acc.groupby("shipment_id", sort=False)["status"].shift(1)
     prev = prev.where(prev.notna(), acc["s0"])
@@ -112,14 +115,15 @@ def _fold(ev: pd.DataFrame) -> pd.DataFrame:
     entered_at = acc[acc["entered"]].groupby("shipment_id", sort=False)["occurred_at"].last().rename("entered_at")
     shipped = ev[ev["status"].isin(SHIPPED_STATES)].groupby("shipment_id", sort=False)["occurred_at"].min()
     delivered = ev[ev["status"] == "delivered"].groupby("shipment_id", sort=False)["occurred_at"].min()
+    seen_in = ev.groupby(["shipment_id", "status"], sort=False)["occurred_at"].min().rename("first_seen_in")
     return pd.concat([last, entered_at, shipped.rename("first_shipped"), delivered.rename("first_delivered")],
-                     axis=1).rename_axis("shipment_id").reset_index()
+                     axis=1).rename_axis("shipment_id").reset_index(), seen_in.reset_index()
 
 
 def _outcome(out: pd.DataFrame) -> TrackingOutcome:
     moved = out["entered_at"].notna()
     status = out["final"].where(moved, out["tracking_status"])
-    status_at = out["entered_at"].where(moved, out["tracking_status_at"])
+    status_at = out["entered_at"].where(moved, out["tracking_status_at"].fillna(out["first_seen_in"]))
     shipped_at = out["shipped_at"].fillna(out["first_shipped"])
     delivered_now = out["first_delivered"].where(status == "delivered")
     delivered_at = out["delivered_at"].fillna(delivered_now)

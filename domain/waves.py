@@ -91,7 +91,7 @@ def batch_orders(picks: pd.DataFrame, *, rules: WaveRules) -> list[list[str]]:
     orders = picks.groupby("order_id", sort=True).agg(
         lines=("line_no", "size"), promised=("promised_by", "min"), aisle=("aisle", "mean"), y=("y", "mean"),
     ).reset_index()
-    orders["day"] = orders["promised"].dt.normalize()
+    orders["day"] = pd.to_datetime(orders["promised"]).dt.normalize()
     day_rank = orders["day"].rank(method="dense").fillna(0).astype(int)
     snake = np.where(day_rank % 2 == 1, 1.0, -1.0)            # alternate direction day by day
     orders = orders.assign(k_aisle=orders["aisle"] * snake, k_y=orders["y"] * snake)

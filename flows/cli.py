@@ -27,6 +27,7 @@ def _iso(value: str) -> datetime:
 def cmd_demo(args: argparse.Namespace) -> int:
     Path("var").mkdir(exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(Path("var/prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if not args.verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from flows.demo import DemoPlan, kpi_table, run_demo
@@ -52,12 +53,13 @@ Where to look next
 
 def cmd_db(args: argparse.Namespace) -> int:
     from tasks.resources import resources
-    from warehouse.db import current_revision, upgrade
+    from warehouse.db import current_revision, describe, upgrade
 
-    url = resources().settings.database_url
+    res = resources()
+    url = res.settings.database_url
     if args.action == "upgrade":
         upgrade(url)
-    print(f"warehouse {url} at revision {current_revision(url) or '(empty)'}")
+    print(f"warehouse {describe(res.engine)} at revision {current_revision(url) or '(empty)'}")
     return 0
 
 
@@ -128,7 +130,7 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("action", choices=["serve"])
     sandbox.add_argument("--seed", type=int, default=7)
     sandbox.add_argument("--orders-per-day", type=float, default=200.0)
-    sandbox.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)")
+    sandbox.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (default 1: real time)")
     sandbox.set_defaults(func=cmd_sandbox)
 
     channels = sub.add_parser("channels", help="check every store, the payment gateway and the carrier",

@@ -94,7 +94,8 @@ def kpi_table(summary: dict) -> str:
         ("order cycle time p50", fmt(summary.get("cycle_p50_hours"), " h")),
         ("order cycle time p90", fmt(summary.get("cycle_p90_hours"), " h")),
         ("on hold", fmt(summary.get("on_hold"))), ("backordered", fmt(summary.get("backordered"))),
-        ("returns", fmt(summary.get("returns"))), ("refunds", fmt(summary.get("refunded_amount"), " USD")),
+        ("returns", fmt(summary.get("returns"))), ("refunds", fmt(summary.get("refunds"))),
+        ("refunded", fmt(summary.get("refunded_amount"), " USD")),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v:>14}" for k, v in rows)

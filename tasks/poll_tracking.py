@@ -34,7 +34,10 @@ def fetch_events(carrier: Carrier, parcels: pd.DataFrame) -> tuple[pd.DataFrame,
             continue
         rows += [{"shipment_id": parcel.shipment_id, "occurred_at": e.occurred_at, "carrier_status": e.carrier_status,
                   "status": e.status, "description": e.description, "location": e.location} for e in update.events]
-    return pd.DataFrame(rows, columns=EVENT_COLUMNS), unknown
+    events = pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    # the warehouse keeps naive UTC; carriers answer with offsets
+    events["occurred_at"] = pd.to_datetime(events["occurred_at"], utc=True).dt.tz_localize(None)
+    return events, unknown
 
 
 def poll(direction: str, as_of: datetime) -> tuple[dict[str, int], TrackingOutcome, pd.DataFrame]:
@@ -44,7 +47,8 @@ def poll(direction: str, as_of: datetime) -> tuple[dict[str, int], TrackingOutco
         parcels = open_shipments(conn, direction=direction)
     events, unknown = fetch_events(res.carrier, parcels)
     events = events[events["occurred_at"] <= as_of]  # never record the future (simulated clocks, skewed carriers)
-    outcome = apply_tracking(parcels[["shipment_id", "tracking_status", "shipped_at", "delivered_at"]], events)
+    outcome = apply_tracking(
+        parcels[["shipment_id", "tracking_status", "tracking_status_at", "shipped_at", "delivered_at"]], events)
     with res.engine.begin() as conn:
         counts = save_tracking(conn, events=events, outcome=outcome, at=as_of,
                                recipients=parcels[["shipment_id", "order_id", "customer_email", "tracking_number"]])

@@ -29,7 +29,7 @@ def pull_orders(channel: str, as_of: datetime) -> dict[str, int]:
     pulled = [record for page in res.storefront(channel).pull_orders(since=since, until=as_of) for record in page]
     validated = validate_orders(pulled, world=res.world, known_skus=skus, ingested_at=as_of)
     with res.engine.begin() as conn:  # orders and cursor commit together: nothing lost, nothing doubled
-        counts = insert_pulled(conn, validated, flow_run_id=current_flow_run_id())
+        counts = insert_pulled(conn, validated, flow_run_id=current_flow_run_id(), at=as_of)
         advance_cursor(conn, channel=channel, stream="orders", to=as_of, now=as_of)
     counts = {"pulled": len(pulled), **counts}
     emit("cumplido.orders.pulled", resource=f"cumplido.channel.{channel}", payload=counts)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from prefect import task
 from prefect.cache_policies import NONE
 
-from tasks.observability import TRANSIENT_RETRIES, emit
+from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.resources import resources
 from warehouse.stock import release_expired, reserve_orders
 
@@ -15,10 +15,11 @@ from warehouse.stock import release_expired, reserve_orders
 def reserve_stock(as_of: datetime) -> dict[str, int]:
     res = resources()
     with res.engine.begin() as conn:
-        released = release_expired(conn, now=as_of)
+        released = release_expired(conn, now=as_of, flow_run_id=current_flow_run_id())
     with res.engine.begin() as conn:  # one transaction: claim, lock stock, allocate, write once
         allocation = reserve_orders(conn, warehouses=res.world.warehouses, now=as_of,
-                                    ttl=timedelta(hours=res.settings.reservation_ttl_hours))
+                                    ttl=timedelta(hours=res.settings.reservation_ttl_hours),
+                                    flow_run_id=current_flow_run_id())
     outcomes = allocation.outcomes["status"].value_counts().to_dict()
     counts = {"released_expired": released, "reserved": outcomes.get("reserved", 0),
               "backordered": outcomes.get("backordered", 0), "lines_reserved": len(allocation.reservations)}

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_SECONDS = 30
+MIGRATION_LOCK = 0x43554D504C  # 'CUMPL': an advisory lock key of our own
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -106,6 +107,9 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
     check_connection(engine)
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Workers starting together queue here; the later ones then find nothing to do.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             command.upgrade(_alembic_config(conn), revision)
     finally:
         engine.dispose()
@@ -134,7 +138,7 @@ def check_migrated(engine: Engine) -> None:
     if found != expected:
         state = "has no Cumplido schema" if found is None else f"is at schema revision {found}"
         raise WarehouseUnavailable(
-            f"{describe(engine)} {state}, this code needs {expected}: run `cumplido migrate` "
+            f"{describe(engine)} {state}, this code needs {expected}: run `cumplido db upgrade` "
             "(warehouse.db.upgrade) against CUMPLIDO_DATABASE_URL")
 
 

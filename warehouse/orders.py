@@ -6,7 +6,7 @@ transition changes nothing and appends no second event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 from sqlalchemy import Connection, select
@@ -28,7 +28,7 @@ def insert_pulled(conn: Connection, validated: ValidatedOrders, *, flow_run_id: 
     """Store a validated batch. A new order is inserted with its lines and a 'new' event; an
     order already stored keeps its state and lines (it may be reserved or shipped by now):
     only source_updated_at and raw refresh. Quarantined records are upserted, last_seen_at = at
-    (default: the batch's ingested_at)."""
+    (default: the batch's ingested_at, or the clock when no order in the batch was valid)."""
     batch = validated.orders.drop_duplicates("order_id")
     known = _existing_order_ids(conn, batch["order_id"])
     new = batch[~batch["order_id"].isin(known)]
@@ -38,7 +38,7 @@ def insert_pulled(conn: Connection, validated: ValidatedOrders, *, flow_run_id: 
                 keys=["order_id"])
     record_events(conn, pd.DataFrame({"order_id": new["order_id"], "event": new["status"],
                                       "at": new["status_at"], "detail": None}), flow_run_id=flow_run_id)
-    seen_at = at or (batch["ingested_at"].max() if not batch.empty else None)
+    seen_at = at or (batch["ingested_at"].max() if not batch.empty else _utc_now())
     return {"inserted": len(new), "already_known": len(known),
             "quarantined": _park(conn, validated.quarantined, at=seen_at)}
 
@@ -48,11 +48,13 @@ def _existing_order_ids(conn: Connection, order_ids: pd.Series) -> set[str]:
     return set(found["order_id"])
 
 
-def _park(conn: Connection, parked: pd.DataFrame, *, at: datetime | None) -> int:
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _park(conn: Connection, parked: pd.DataFrame, *, at: datetime) -> int:
     if parked.empty:
         return 0
-    if at is None:
-        raise ValueError("insert_pulled needs `at` to date quarantined records when no order is valid")
     upsert(conn, quarantine, parked.assign(first_seen_at=at, last_seen_at=at, resolved_at=None),
            update=["reason", "raw", "last_seen_at"])
     return len(parked)

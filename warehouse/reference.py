@@ -12,17 +12,19 @@ from warehouse.bulk import upsert
 from warehouse.schema import channels, locations, sync_cursors, warehouses
 
 
-def sync_world(conn: Connection, world: World, *, now: datetime) -> None:
-    """Make channels, warehouses and bin locations match the world file (idempotent)."""
-    upsert(conn, channels, pd.DataFrame(
+def sync_world(conn: Connection, world: World, *, now: datetime) -> int:
+    """Make channels, warehouses and bin locations match the world file (idempotent);
+    returns how many rows changed."""
+    changed = upsert(conn, channels, pd.DataFrame(
         [{"channel": c.id, "kind": c.kind, "shop_domain": c.shop_domain, "created_at": now} for c in world.channels]
     ), update=["kind", "shop_domain"])
-    upsert(conn, warehouses, pd.DataFrame(
+    changed += upsert(conn, warehouses, pd.DataFrame(
         [{"warehouse_id": w.id, "name": w.name, "priority": w.priority} for w in world.warehouses]
     ), update=["name", "priority"])
-    upsert(conn, locations, pd.DataFrame(
+    changed += upsert(conn, locations, pd.DataFrame(
         [b.model_dump() for w in world.warehouses for b in w.bins]
     ), update=["aisle", "bay", "level", "x", "y"])
+    return changed
 
 
 def read_cursor(conn: Connection, *, channel: str, stream: str) -> datetime | None:

@@ -29,19 +29,12 @@ class InsufficientStock(RuntimeError):
 
     def __init__(self, lines: pd.DataFrame):
         self.lines = lines
-        listed = "; ".join(f"{r.order_id} line {r.line_no}: {r.sku} at {r.location_id} needs {r.quantity}, "
-                           f"{r.available} available" for r in lines.itertuples())
+        listed = "; ".join(f"{r.order_id} line {r.line_no}: {r.sku} x{r.quantity} at {r.location_id} "
+                           f"(bin needs {r.need}, has {r.available})" for r in lines.itertuples())
         super().__init__(f"insufficient stock for {len(lines)} line(s): {listed}")
 
 
 # --- seeding and restocking -------------------------------------------------------------
-def seed_locations(conn: Connection, world: World) -> int:
-    """Insert the world's warehouses and bins that are missing; existing rows are untouched."""
-    upsert(conn, warehouses, pd.DataFrame(
-        [{"warehouse_id": w.id, "name": w.name, "priority": w.priority} for w in world.warehouses]))
-    return upsert(conn, locations, pd.DataFrame([b.model_dump() for w in world.warehouses for b in w.bins]))
-
-
 def seed_stock(conn: Connection, frame: pd.DataFrame) -> int:
     """frame: sku, location_id, warehouse_id, on_hand. Inserts missing rows only."""
     return upsert(conn, stock, frame[["sku", "location_id", "warehouse_id", "on_hand"]].assign(reserved=0))
@@ -74,8 +67,10 @@ def reserve_orders(conn: Connection, *, warehouses: Sequence[Warehouse], now: da
     locked = _lock_stock(conn, lines["sku"])
     allocation = allocate_stock(lines, locked.assign(available=locked["on_hand"] - locked["reserved"]),
                                 rank_warehouses(claimed[["order_id", "ship_to_region"]], warehouses))
+    if allocation.outcomes.empty:
+        return allocation
     with conn.begin_nested():  # a savepoint: a refused update undoes every write of this call
-        _take(conn, allocation.reservations, locked)
+        _take(conn, allocation.reservations)
         _write_reservations(conn, allocation.reservations, now=now, ttl=ttl)
         _write_backorders(conn, allocation.backorders, claimed["order_id"], now=now)
         order_repo.transition(conn, _order_changes(allocation), at=now, flow_run_id=flow_run_id)
@@ -102,7 +97,7 @@ def _lock_stock(conn: Connection, skus: pd.Series) -> pd.DataFrame:
     return read_in(conn, stmt, stock.c.sku, skus.tolist())
 
 
-def _take(conn: Connection, taken: pd.DataFrame, locked: pd.DataFrame) -> None:
+def _take(conn: Connection, taken: pd.DataFrame) -> None:
     """reserved += x per (sku, location) in key order, only where x is still available."""
     if taken.empty:
         return
@@ -111,12 +106,16 @@ def _take(conn: Connection, taken: pd.DataFrame, locked: pd.DataFrame) -> None:
             .where(stock.c.sku == bindparam("k_sku"), stock.c.location_id == bindparam("k_loc"),
                    stock.c.on_hand - stock.c.reserved >= bindparam("x")))
     params = records(per_bin.rename(columns={"sku": "k_sku", "location_id": "k_loc", "quantity": "x"}))
-    if conn.execute(stmt, params).rowcount != len(per_bin):
+    with conn.begin_nested() as savepoint:
+        refused = conn.execute(stmt, params).rowcount != len(per_bin)
+        if refused:
+            savepoint.rollback()  # undo the bins that did match before reading what is left
+    if refused:
         raise InsufficientStock(_refused_lines(conn, taken))
 
 
 def _refused_lines(conn: Connection, taken: pd.DataFrame) -> pd.DataFrame:
-    """Every reserved line whose bin no longer holds what the bin's lines need together."""
+    """Every line whose bin does not hold what the bin's lines need together."""
     now = _lock_stock(conn, taken["sku"]).assign(available=lambda f: f["on_hand"] - f["reserved"])
     need = taken.groupby(KEY)["quantity"].transform("sum")
     lines = taken.assign(need=need).merge(now[KEY + ["available"]], on=KEY, how="left")
@@ -146,14 +145,14 @@ def _write_backorders(conn: Connection, short: pd.DataFrame, claimed: pd.Series,
 
 def _order_changes(allocation: Allocation) -> pd.DataFrame:
     """Outcomes as order transitions; a backordered order's hold reason lists its shortfall."""
-    short = allocation.backorders.groupby("order_id", sort=False).apply(
-        lambda f: "short: " + ", ".join(f"{s} x{q}" for s, q in zip(f["sku"], f["quantity_short"])),
-        include_groups=False).rename("hold_reason")
-    return allocation.outcomes.merge(short, left_on="order_id", right_index=True, how="left")
+    short = allocation.backorders
+    labels = short["sku"] + " x" + short["quantity_short"].astype(str)
+    reasons = ("short: " + labels.groupby(short["order_id"]).agg(", ".join)).rename("hold_reason")
+    return allocation.outcomes.merge(reasons, left_on="order_id", right_index=True, how="left")
 
 
 # --- release and consumption ------------------------------------------------------------
-def release_expired(conn: Connection, *, now: datetime) -> int:
+def release_expired(conn: Connection, *, now: datetime, flow_run_id: str | None = None) -> int:
     """Release active reservations past expires_at of orders still 'reserved' (not yet
     waved): their stock is freed and the order goes back to payment_verified. Returns the
     number of orders released."""
@@ -161,13 +160,14 @@ def release_expired(conn: Connection, *, now: datetime) -> int:
             .where(orders.c.status == states.RESERVED, reservations.c.status == "active",
                    reservations.c.expires_at <= now).distinct())
     expired = read_frame(conn, stmt)["order_id"]
-    held = _lock_active(conn, expired, also_order_status=states.RESERVED)
+    # Re-checked under the lock: the order may have been waved or re-reserved meanwhile.
+    held = _lock_active(conn, expired, orders.c.status == states.RESERVED, reservations.c.expires_at <= now)
     if held.empty:
         return 0
     _give_back(conn, held, consume=False)
     update_rows(conn, reservations, held[["reservation_id"]].assign(status="released"), keys=["reservation_id"])
     back = pd.DataFrame({"order_id": held["order_id"].unique(), "status": states.PAYMENT_VERIFIED})
-    return order_repo.transition(conn, back, at=now, flow_run_id=None)
+    return order_repo.transition(conn, back, at=now, flow_run_id=flow_run_id)
 
 
 def consume_reservations(conn: Connection, order_ids: Sequence[str], *, now: datetime) -> int:
@@ -183,18 +183,17 @@ def consume_reservations(conn: Connection, order_ids: Sequence[str], *, now: dat
                        keys=["reservation_id"])
 
 
-def _lock_active(conn: Connection, order_ids: pd.Series, *, also_order_status: str | None = None) -> pd.DataFrame:
-    """Active reservations of these orders, locked (orders first, then reservations) so a
-    concurrent release or consume of the same order waits and then finds nothing to do."""
+def _lock_active(conn: Connection, order_ids: pd.Series, *conditions) -> pd.DataFrame:
+    """Active reservations of these orders. On PostgreSQL the orders are locked first (every
+    path that changes an order's reservations locks the order), so a concurrent release or
+    consume of the same order waits, then reads the committed result and finds nothing to do."""
     if conn.dialect.name == "postgresql" and not order_ids.empty:
         read_in(conn, select(orders.c.order_id).order_by(orders.c.order_id).with_for_update(),
                 orders.c.order_id, order_ids.tolist())
     stmt = (select(reservations.c.reservation_id, reservations.c.order_id, reservations.c.sku,
                    reservations.c.location_id, reservations.c.quantity)
             .join(orders, orders.c.order_id == reservations.c.order_id)
-            .where(reservations.c.status == "active").order_by(reservations.c.order_id))
-    if also_order_status:
-        stmt = stmt.where(orders.c.status == also_order_status)
+            .where(reservations.c.status == "active", *conditions).order_by(reservations.c.order_id))
     return read_in(conn, stmt, reservations.c.order_id, order_ids.tolist())
 
 

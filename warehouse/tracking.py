@@ -17,7 +17,8 @@ def open_shipments(conn: Connection, *, direction: str) -> pd.DataFrame:
     """Purchased labels whose parcel has not reached a terminal tracking state."""
     stmt = (
         select(shipments.c.shipment_id, shipments.c.order_id, shipments.c.label_ref, shipments.c.tracking_number,
-               shipments.c.carrier, shipments.c.tracking_status, shipments.c.shipped_at, shipments.c.delivered_at,
+               shipments.c.carrier, shipments.c.tracking_status, shipments.c.tracking_status_at,
+               shipments.c.shipped_at, shipments.c.delivered_at,
                orders.c.customer_email)
         .join(orders, orders.c.order_id == shipments.c.order_id)
         .where(shipments.c.direction == direction, shipments.c.label_status == "purchased")

@@ -74,10 +74,11 @@ class StripeGateway:
         """One listing of the window serves most refs; the rest (paid before the window, or
         not yet visible in it) are read one by one. Refs Stripe does not know are left out."""
         wanted = list(dict.fromkeys(refs))
+        wanted_set = set(wanted)
         found: dict[str, dict] = {}
         if wanted:
             for intent in self._intents_created_since(created_since):
-                if intent["id"] in wanted:
+                if intent["id"] in wanted_set:
                     found[intent["id"]] = intent
         for ref in (r for r in wanted if r not in found):
             intent = self._intent(ref)
@@ -89,7 +90,7 @@ class StripeGateway:
         """Stripe keeps the first answer to an Idempotency-Key for 24 h, so a retry after a lost
         response (ours or ApiClient's) returns the same refund instead of refunding again."""
         form = {"payment_intent": payment_ref, "amount": to_minor(amount, currency),
-                "metadata[cumplido_key]": idempotency_key}
+                "reason": "requested_by_customer", "metadata[cumplido_key]": idempotency_key}
         body = self._api.json("POST", "/v1/refunds", data=form, headers={"Idempotency-Key": idempotency_key})
         return Refund(gateway_refund_id=body["id"], status=REFUND_STATUS.get(body.get("status"), "pending"),
                       amount=to_major(body["amount"], body["currency"]), raw=body)
@@ -125,7 +126,7 @@ class StripeGateway:
 
     def _get_json(self, path: str, params: dict | None = None) -> Any:
         """A GET whose body arrives cut short is simply read again: reading is idempotent."""
-        for attempt in range(self._api.max_retries + 1):
+        for _ in range(self._api.max_retries + 1):
             response = self._api.request("GET", path, params=params)
             try:
                 return response.json()

@@ -33,7 +33,9 @@ def demo_stock(world: World) -> pd.DataFrame:
     for warehouse in world.warehouses:
         bins = sorted(warehouse.bins, key=lambda b: (b.y + b.x, b.level))
         n = min(len(catalog), len(bins))
-        on_hand = np.where(catalog["scarce"].to_numpy()[:n], rng.integers(0, 3, n), rng.integers(40, 160, n))
+        # popular SKUs are stocked deeper, as a buyer would; scarce ones hardly at all
+        deep = rng.integers(40, 160, n) + (1500 * catalog["popularity"].to_numpy()[:n]).astype(int)
+        on_hand = np.where(catalog["scarce"].to_numpy()[:n], rng.integers(0, 3, n), deep)
         frames.append(pd.DataFrame({
             "sku": catalog["sku"].to_numpy()[:n],
             "location_id": [b.location_id for b in bins[:n]],

@@ -4,7 +4,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No access log: the demo's output is for people, and tests count requests themselves."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
 
 
 @dataclass
@@ -20,7 +27,8 @@ class RunningServer:
 
 
 def serve(app, *, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    server = make_server(host, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox:{server.port}", daemon=True)
+    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name=f"sandbox:{server.port}", daemon=True)
     thread.start()
     return RunningServer(url=f"http://{host}:{server.port}", server=server, thread=thread)

@@ -80,7 +80,7 @@ class ShopifySandbox:
         self.deliveries = deliveries
         self.shares = Shares(malformed_share, return_share, damaged_share, mismatch_share, pending_share, failed_share)
         self.access_token = access_token
-        self.faults = faults or Faults()
+        self.faults = faults or Faults(seed=seed)
         self.shops: dict[str, ShopState] = {}
         for channel in world.channels:
             if channel.shop_domain not in self.shops:
@@ -89,10 +89,10 @@ class ShopifySandbox:
                                                             bucket=bucket)
         self._lock = threading.RLock()
         self._factory: OrderFactory | None = None   # built on first use: Faker takes a moment
-        self._app = with_faults(self._serve, self.faults, error_body=_fault_body)
+        self.wsgi_app = with_faults(self._serve, self.faults, error_body=_fault_body)
 
     def __call__(self, environ, start_response):
-        return self._app(environ, start_response)
+        return self.wsgi_app(environ, start_response)
 
     # --- ground truth for tests (no HTTP) --------------------------------------------------
 
@@ -203,15 +203,9 @@ class ShopifySandbox:
         if errors:
             return {"errors": [e.formatted for e in errors]}
         requested = requested_cost(document, operation, variables)
-        if requested > SINGLE_QUERY_MAX_COST:
-            message = (f"Query cost is {requested}, which exceeds the single query max cost limit "
-                       f"({SINGLE_QUERY_MAX_COST}).")
-            return {"errors": [{"message": message, "extensions": {
-                "code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": SINGLE_QUERY_MAX_COST,
-                "documentation": RATE_DOCS}}], "extensions": cost_extension(requested, None, shop.bucket)}
-        if not shop.bucket.take(requested):
-            return {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": RATE_DOCS}}],
-                    "extensions": cost_extension(requested, None, shop.bucket)}
+        refused = self._over_budget(shop, requested)
+        if refused:
+            return refused
         with self._lock:
             now = utc(self.clock.now())
             self._caught_up(shop.domain, now)
@@ -224,3 +218,17 @@ class ShopifySandbox:
             body["errors"] = [e.formatted for e in result.errors]
         body["extensions"] = cost_extension(requested, actual, shop.bucket)
         return body
+
+    @staticmethod
+    def _over_budget(shop: ShopState, requested: int) -> dict | None:
+        """Shopify's answer when a query costs too much, alone or for what the bucket holds now."""
+        if requested > SINGLE_QUERY_MAX_COST:
+            message = (f"Query cost is {requested}, which exceeds the single query max cost limit "
+                       f"({SINGLE_QUERY_MAX_COST}).")
+            return {"errors": [{"message": message, "extensions": {
+                "code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": SINGLE_QUERY_MAX_COST,
+                "documentation": RATE_DOCS}}], "extensions": cost_extension(requested, None, shop.bucket)}
+        if not shop.bucket.take(requested):
+            throttled = {"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": RATE_DOCS}}
+            return {"errors": [throttled], "extensions": cost_extension(requested, None, shop.bucket)}
+        return None

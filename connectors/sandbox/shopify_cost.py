@@ -100,7 +100,7 @@ class LeakyBucket:
         """Reserve the requested cost if the bucket holds it."""
         with self._lock:
             self._restore()
-            if self._available < requested:
+            if self._available + 1e-6 < requested:   # float dust must not throttle a paid-for query
                 return False
             self._available -= requested
             return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 import re
 import shlex
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ from connectors.sandbox.shopify_schema import SDL
 MAX_PAGE = 250
 SORT_FIELDS = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt", "PROCESSED_AT": "createdAt"}
 FILTER_FIELDS = {"updated_at": "updatedAt", "created_at": "createdAt", "processed_at": "createdAt"}
+COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq}
 TERM = re.compile(r"^(?P<field>\w+):(?P<op><=|>=|<|>)?(?P<value>.+)$")
 
 
@@ -72,7 +74,8 @@ def connection(items: list[dict], *, first: int | None = None, after: str | None
     chosen = window[:size] if first is not None else window[max(0, len(window) - size):]
     edges = [{"cursor": encode_cursor(k[1], k[0]), "node": item} for k, item in chosen]
     return {"edges": edges, "nodes": [e["node"] for e in edges], "pageInfo": {
-        "hasNextPage": first is not None and len(window) > size, "hasPreviousPage": start > 0,
+        "hasNextPage": first is not None and len(window) > size,
+        "hasPreviousPage": start > 0 if first is not None else len(window) > size,
         "startCursor": edges[0]["cursor"] if edges else None,
         "endCursor": edges[-1]["cursor"] if edges else None}}
 
@@ -101,18 +104,8 @@ def order_filter(query: str | None):
         match = TERM.match(token)
         if token.upper() == "AND" or not match or match["field"] not in FILTER_FIELDS:
             continue
-        field, op, bound = FILTER_FIELDS[match["field"]], match["op"] or "=", parse_moment(match["value"])
-        tests.append((field, op, bound))
-
-    def keep(order: dict) -> bool:
-        for field, op, bound in tests:
-            value = order[field]
-            if not {"<": value < bound, "<=": value <= bound, ">": value > bound,
-                    ">=": value >= bound, "=": value == bound}[op]:
-                return False
-        return True
-
-    return keep
+        tests.append((FILTER_FIELDS[match["field"]], COMPARE[match["op"] or "="], parse_moment(match["value"])))
+    return lambda order: all(compare(order[field], bound) for field, compare, bound in tests)
 
 
 def sort_key(sort: str):

@@ -5,6 +5,7 @@ Orders are kept as dicts shaped like the GraphQL objects (so most fields resolve
 keys starting with `_` are the sandbox's own bookkeeping and never leave it."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -63,7 +64,7 @@ class OrderFactory:
 
     def __init__(self, *, catalog: pd.DataFrame, sla_codes: list[str], shares: Shares, faker,
                  orders_per_day: float):
-        self.catalog = catalog
+        self.catalog = catalog.to_dict("records")      # rows as dicts: pandas row access is slow
         self.orders_per_day = orders_per_day
         self.popularity = (catalog["popularity"] / catalog["popularity"].sum()).to_numpy()
         self.codes = sla_codes
@@ -91,19 +92,23 @@ class OrderFactory:
         lines = self.lines(rng, shop_index=shop_index, seq=seq)
         total = sum(float(line["originalUnitPriceSet"]["shopMoney"]["amount"]) * line["quantity"] for line in lines)
         total = round(total + SHIPPING_PRICE.get(code, 9.95), 2)
-        name = fake.name()
+        first, last = fake.first_name(), fake.last_name()
+        name = f"{first} {last}"
         number = 5_500_000_000_000 + shop_index * 1_000_000_000 + seq
         order = {
             "__typename": "Order", "id": gid("Order", number), "name": f"#{1000 + seq}",
             "createdAt": placed_at, "updatedAt": placed_at, "processedAt": placed_at,
-            "email": fake.email(), "currencyCode": "USD", "totalPriceSet": money(total),
+            "email": re.sub(r"[^a-z0-9.]", "", f"{first}.{last}{seq % 97}".lower()) + f"@{fake.free_email_domain()}",
+            "currencyCode": "USD", "totalPriceSet": money(total),
             "customer": {"id": gid("Customer", 7_100_000_000_000 + number % 10**9), "displayName": name},
             "shippingAddress": self.address(rng, name=name, number=number),
             "shippingLine": {"id": gid("ShippingLine", number), "code": code, "source": "shopify",
-                             "title": code.replace("_", " ").title(), "originalPriceSet": money(SHIPPING_PRICE.get(code, 9.95))},
+                             "title": code.replace("_", " ").title(),
+                             "originalPriceSet": money(SHIPPING_PRICE.get(code, 9.95))},
             "_seq": seq, "_lines": lines, "_transactions": [], "_fulfillments": [], "_returns": [],
-            "_fulfillment_orders": [{"__typename": "FulfillmentOrder", "id": gid("FulfillmentOrder", number + 1_100_000_000_000),
-                                     "status": "OPEN", "createdAt": placed_at, "updatedAt": placed_at}],
+            "_fulfillment_orders": [{"__typename": "FulfillmentOrder", "status": "OPEN",
+                                     "id": gid("FulfillmentOrder", number + 1_100_000_000_000),
+                                     "createdAt": placed_at, "updatedAt": placed_at}],
             "_malformed": None, "_payment": self.payment_plan(rng, total=total, placed_at=placed_at),
         }
         if rng.random() < self.shares.malformed:
@@ -114,7 +119,7 @@ class OrderFactory:
         picks = rng.choice(len(self.catalog), size=int(rng.integers(1, 5)), replace=False, p=self.popularity)
         lines = []
         for i, row_index in enumerate(picks):
-            row = self.catalog.iloc[int(row_index)]
+            row = self.catalog[int(row_index)]
             number = 14_000_000_000_000 + shop_index * 10**10 + seq * 100 + i
             lines.append({
                 "__typename": "LineItem", "id": gid("LineItem", number), "sku": row["sku"],

@@ -9,7 +9,7 @@ import json
 import random
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Literal
 
 from werkzeug.exceptions import HTTPException
@@ -20,7 +20,7 @@ from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults, with_faults
 from connectors.sandbox.stripe_objects import (
     API_VERSION, REFUND_REASONS, IntentRecord, StripeError, fault_body, intent_view, list_page, money,
-    new_id, refund_object,
+    new_id, refund_object, utc,
 )
 
 SANDBOX_API_KEY = "sk_test_sandbox"   # config.settings' default key, so the demo needs no setup
@@ -36,14 +36,14 @@ ROUTES = Map([
 
 
 def _unix(moment: datetime) -> int:
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
+    return int(utc(moment).timestamp())
 
 
 class StripeSandbox:
-    def __init__(self, *, clock: SimClock, seed: int, api_key: str = SANDBOX_API_KEY):
+    def __init__(self, *, clock: SimClock, seed: int, api_key: str = SANDBOX_API_KEY, faults: Faults | None = None):
         self.clock = clock
         self.api_key = api_key
-        self.faults = Faults(seed=seed)
+        self.faults = faults or Faults(seed=seed)   # tune in place: the middleware holds this object
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._intents: dict[str, IntentRecord] = {}

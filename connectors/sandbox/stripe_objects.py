@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import string
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 API_VERSION = "2023-08-16"
 ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf",
@@ -36,6 +36,11 @@ def fault_body(status: int) -> dict:
         return StripeError(429, "Too many requests hit the API too quickly. We recommend an exponential "
                                 "backoff of your requests.", code="rate_limit").body
     return StripeError(status, "An unknown error occurred", type="api_error").body
+
+
+def utc(moment: datetime) -> datetime:
+    """The sandboxes' callers mix naive-UTC and aware datetimes; compare them as aware UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def new_id(rng: random.Random, prefix: str) -> str:
@@ -68,7 +73,7 @@ class IntentRecord:
     refund_ids: list[str] = field(default_factory=list)
 
     def status(self, now: datetime) -> str:
-        if self.outcome == "processing" and self.settle_at is not None and now >= self.settle_at:
+        if self.outcome == "processing" and self.settle_at is not None and utc(now) >= utc(self.settle_at):
             return "succeeded"
         return "requires_payment_method" if self.outcome == "failed" else self.outcome
 

@@ -8,6 +8,7 @@ memory (the files are never edited) and each rule says which spec idiom it cover
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -59,12 +60,12 @@ def _merge_all_of(doc: dict, node: dict, stack: tuple[str, ...]) -> None:
     parts = node.pop("allOf")
     for part in parts:
         ref = part.get("$ref")
-        if ref in stack:
+        if ref is not None and ref in stack:
             node.setdefault("allOf", []).append(part)  # a cycle: leave it to the validator
             continue
         part = dict(_resolve(doc, part))
         if "allOf" in part:
-            _merge_all_of(doc, part, stack + (ref,))
+            _merge_all_of(doc, part, stack + ((ref,) if ref else ()))
         for key, value in part.items():
             if key == "properties":
                 node["properties"] = {**value, **node.get("properties", {})}
@@ -88,7 +89,11 @@ def _loosen(doc: dict, *, closed_world: bool) -> None:
             inner = {k: v for k, v in node.items() if k != "nullable"}
             flags = {k: node[k] for k in ("readOnly", "writeOnly") if k in node}
             node.clear()
-            node.update(anyOf=[inner, NULL_ONLY], **flags)
+            node.update(anyOf=[inner, dict(NULL_ONLY)], **flags)
+        # Stripe's nullable enums (cancellation_reason, setup_future_usage...) leave null out of
+        # the enum, which OAS 3.0.3 says must list it for null to pass.
+        if node.get("nullable") is True and isinstance(node.get("enum"), list) and None not in node["enum"]:
+            node["enum"] = [*node["enum"], None]
         # openapi-core deserialises deepObject only for plain objects: Stripe's `created` is
         # anyOf(range object, integer) and `expand` is an array. Keep the object branch.
         if node.get("style") == "deepObject" and "schema" in node:
@@ -125,6 +130,9 @@ def _shipengine_fixups(doc: dict) -> None:
     # the carriers coming from rate_options.carrier_ids; the generated schema also demands one
     # carrier_id/service_code and the read-only shipment_id.
     schemas["address_validating_shipment"]["required"] = ["ship_to", "ship_from"]
+    # Labels bought outside a batch carry "batch_id": "", which the se_id pattern refuses; the
+    # sandbox leaves the field out, so it cannot stay required.
+    schemas["create_label_response_body"]["required"].remove("batch_id")
 
 
 @functools.cache
@@ -132,7 +140,8 @@ def load_spec(vendor: VendorSpec):
     """The vendor's spec as an openapi-core OpenAPI object, built once per session."""
     from openapi_core import Config, OpenAPI
 
-    doc = yaml.load(vendor.path.read_text(), Loader=yaml.CSafeLoader)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: Stripe in ~1.5 s; pure Python ~6 s
+    doc = yaml.load(vendor.path.read_text(), Loader=loader)
     if vendor is SHIPENGINE:
         _shipengine_fixups(doc)
     _loosen(doc, closed_world=vendor is SHIPENGINE)
@@ -141,37 +150,63 @@ def load_spec(vendor: VendorSpec):
     return OpenAPI.from_dict(doc, config=Config(spec_validator_cls=None))
 
 
+def missing_reason(vendor: VendorSpec) -> str | None:
+    if vendor.path.is_file():
+        return None
+    return (f"{vendor.name} OpenAPI spec not found at {vendor.path}; contract checks need "
+            "../shared/specs next to the repo (see its SOURCES.md)")
+
+
 def spec_or_skip(vendor: VendorSpec):
-    if not vendor.path.is_file():
-        pytest.skip(f"{vendor.name} OpenAPI spec not found at {vendor.path}; contract checks need "
-                    "../shared/specs next to the repo (see its SOURCES.md)")
+    """For tests that are about the spec itself: skip them when it is absent."""
+    reason = missing_reason(vendor)
+    if reason:
+        pytest.skip(reason)
     return load_spec(vendor)
 
 
 @dataclass
 class ContractRecorder:
-    """A `requests` response hook validating each request/response pair against the spec."""
+    """A `requests` response hook validating each request/response pair against the spec:
+
+        recorder = ContractRecorder(STRIPE, base_url).attach(gateway.session)
+        ...                                  # every exchange is checked as it happens
+        recorder.assert_clean()              # fails listing each violation
+
+    Without the spec the business assertions of the test still run; only this check is
+    skipped, with a warning that says why.
+    """
 
     vendor: VendorSpec
     base_url: str
-    openapi: Any
+    openapi: Any = None
     exchanges: int = 0
     errors: list[str] = field(default_factory=list)
     operations: set[str] = field(default_factory=set)
+    skipped: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.openapi is None:
+            self.skipped = missing_reason(self.vendor)
+            self.openapi = None if self.skipped else load_spec(self.vendor)
 
     def attach(self, session: requests.Session) -> "ContractRecorder":
         session.hooks["response"].append(self.hook)
         return self
 
     def hook(self, response: requests.Response, *args, **kwargs) -> requests.Response:
-        self.exchanges += 1
-        self.errors.extend(validate_exchange(self.openapi, response, base_url=self.base_url,
-                                             server=self.vendor.server))
         request = response.request
+        self.exchanges += 1
         self.operations.add(f"{request.method} {urlsplit(request.url).path} -> {response.status_code}")
+        if not self.skipped:
+            self.errors.extend(validate_exchange(self.openapi, response, base_url=self.base_url,
+                                                 server=self.vendor.server))
         return response
 
     def assert_clean(self) -> None:
+        if self.skipped:
+            warnings.warn(f"contract check skipped: {self.skipped}", stacklevel=2)
+            return
         assert self.exchanges, f"no {self.vendor.name} exchange was validated"
         assert not self.errors, f"{len(self.errors)} exchange(s) break the {self.vendor.name} spec:\n" + \
             "\n".join(self.errors[:20])

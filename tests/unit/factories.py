@@ -54,3 +54,18 @@ def ranking(prefs: dict[str, list[str]]) -> pd.DataFrame:
     """order_id → warehouses, most preferred first."""
     return pd.DataFrame([(o, wh, r) for o, whs in prefs.items() for r, wh in enumerate(whs)],
                         columns=["order_id", "warehouse_id", "rank"])
+
+
+def picks(warehouse, rows: list[tuple[str, int, tuple[int, int, int]]], *,
+          promised: dict[str, datetime] | None = None, quantity: int = 1) -> pd.DataFrame:
+    """Reservations to wave: (order_id, line_no, (aisle, bay, level)) in `warehouse`'s bins."""
+    by_slot = {(b.aisle, b.bay, b.level): b for b in warehouse.bins}
+    promised = promised or {}
+    return pd.DataFrame([
+        {"order_id": o, "line_no": no, "sku": f"SKU-{no:05d}", "location_id": by_slot[slot].location_id,
+         "warehouse_id": warehouse.id, "quantity": quantity,
+         "promised_by": promised.get(o, T0 + timedelta(days=3)),
+         "aisle": slot[0], "bay": slot[1], "level": slot[2], "y": by_slot[slot].y}
+        for o, no, slot in rows
+    ], columns=["order_id", "line_no", "sku", "location_id", "warehouse_id", "quantity", "promised_by",
+                "aisle", "bay", "level", "y"])

@@ -1,0 +1,217 @@
+"""ShipEngine as Cumplido's carrier account: rates from every connected carrier, labels that
+can always be found again by our reference, and tracking mapped onto the canonical states.
+
+Our reference travels as the shipment's `external_shipment_id`, set when the parcel is quoted
+(or, for return labels, when the label is created), so `GET /v1/labels/external_shipment_id/…`
+finds the label even if we crashed before reading the purchase's answer."""
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from config.world import Carrier
+from connectors.errors import PermanentApiError, TransientApiError
+from connectors.http import ApiClient
+from domain.records import Address, Label, ParcelRequest, Rate, TrackingEvent, TrackingState, TrackingUpdate
+
+MAX_EXTERNAL_ID = 50
+STATUS_CODES: dict[str, TrackingState] = {
+    "NY": "pre_transit", "AC": "pre_transit", "IT": "in_transit", "DE": "delivered", "EX": "exception",
+    "AT": "exception", "SP": "available_for_pickup", "UN": "unknown",
+}
+# Detail codes that say more than their status code does (the rest follow the status code).
+DETAIL_CODES: dict[str, TrackingState] = {
+    "OUT_FOR_DELIVERY": "out_for_delivery",
+    "RETURN_TO_SENDER": "return_to_sender", "UNDELIVERABLE_RETURNED_TO_SENDER": "return_to_sender",
+    "DELIVERED_TO_PICKUP_POINT": "available_for_pickup", "AWAITING_COLLECTION_FROM_PICKUP_POINT": "available_for_pickup",
+    "CUSTOMER_TO_COLLECT_FROM_CARRIER": "available_for_pickup", "COLLECT_AT_LOCAL_PO": "available_for_pickup",
+    "PARCEL_LOST": "failure", "PARCEL_DISPOSED": "failure", "CANCELLED": "cancelled",
+}
+LABEL_OPTIONS = {"label_format": "pdf", "label_layout": "4x6", "label_download_type": "url"}
+
+
+def canonical_state(status_code: str | None, detail_code: str | None) -> TrackingState:
+    return DETAIL_CODES.get(detail_code or "") or STATUS_CODES.get(status_code or "", "unknown")
+
+
+def external_id(reference: str) -> str:
+    """ShipEngine truncates external_shipment_id at 50 characters, after which a longer reference
+    could never be found again: shorten it deterministically (prefix + hash) instead."""
+    if len(reference) <= MAX_EXTERNAL_ID:
+        return reference
+    return f"{reference[:33]}~{hashlib.sha256(reference.encode()).hexdigest()[:16]}"
+
+
+def shipengine_error_message(response: requests.Response) -> str:
+    """The `errors[]` of ShipEngine's envelope, with codes and fields, plus the request id."""
+    try:
+        body = response.json()
+        errors = body.get("errors") or []
+    except (ValueError, AttributeError):
+        return response.text[:300] or response.reason
+    parts = []
+    for error in errors[:3]:
+        detail = ", ".join(filter(None, (error.get("error_code"),
+                                         error.get("field_name") and f"field {error['field_name']}")))
+        parts.append(f"{error.get('message', 'error')} ({detail})" if detail else error.get("message", "error"))
+    message = "; ".join(parts) or response.reason
+    return f"{message} [request {body['request_id']}]" if body.get("request_id") else message
+
+
+def _address(address: Address, *, phone_fallback: str = "") -> dict:
+    out = {"name": address.name, "address_line1": address.line1, "city_locality": address.city,
+           "state_province": address.region, "postal_code": address.postal_code, "country_code": address.country,
+           "address_residential_indicator": "unknown"}
+    # Carriers want a phone at the origin; a customer without one gets the other party's as contact.
+    if address.phone or phone_fallback:
+        out["phone"] = address.phone or phone_fallback
+    return out
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+class ShipEngineCarrier:
+    name = "shipengine"
+
+    def __init__(self, *, api_base: str, api_key: str, carriers: Sequence[Carrier], timeout: float = 20,
+                 max_retries: int = 4, sleep: Callable[[float], None] = time.sleep):
+        self._api = ApiClient("shipengine", api_base, headers={"API-Key": api_key}, timeout=timeout,
+                              max_retries=max_retries, error_message=shipengine_error_message, sleep=sleep)
+        self._codes = {c.carrier_id: c.code for c in carriers}
+        self._transit = {(c.carrier_id, s.code): s.transit_days for c in carriers for s in c.services}
+
+    @property
+    def session(self) -> requests.Session:
+        return self._api.session
+
+    def quote(self, parcel: ParcelRequest) -> list[Rate]:
+        """Every service of every configured carrier, cheapest first."""
+        shipment = {"external_shipment_id": external_id(parcel.reference), "is_return": parcel.is_return,
+                    "ship_to": _address(parcel.ship_to),
+                    "ship_from": _address(parcel.ship_from, phone_fallback=parcel.ship_to.phone),
+                    "packages": [{"weight": {"value": round(parcel.weight_kg, 3), "unit": "kilogram"}}]}
+        options = {"carrier_ids": list(self._codes), "is_return": parcel.is_return}
+        body = self._api.json("POST", "/v1/rates", json={"rate_options": options, "shipment": shipment})
+        response = body.get("rate_response") or {}
+        rates = [self._rate(r) for r in response.get("rates") or [] if r.get("carrier_id") in self._codes]
+        if not rates and response.get("errors"):
+            raise PermanentApiError("shipengine", f"no rates for parcel {parcel.reference}: "
+                                    + "; ".join(e.get("message", "?") for e in response["errors"]))
+        return sorted(rates, key=lambda r: (r.amount, r.transit_days))
+
+    def find_label(self, reference: str) -> Label | None:
+        """The live label bought under our reference; a voided one counts as none."""
+        try:
+            body = self._get_json(f"/v1/labels/external_shipment_id/{quote(external_id(reference), safe='')}")
+        except PermanentApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return None if body.get("voided") or body.get("status") == "voided" else self._label(body, reference)
+
+    def buy_label(self, *, rate: Rate, reference: str) -> Label:
+        """Buy the quoted rate. ShipEngine holds one live label per shipment, so if an earlier
+        attempt already bought it (its answer lost), the purchase is refused and we return that label."""
+        try:
+            body = self._api.json("POST", f"/v1/labels/rates/{quote(rate.rate_id, safe='')}", json=LABEL_OPTIONS)
+        except PermanentApiError as exc:
+            return self._already_bought(reference, exc)
+        if body.get("external_shipment_id") != external_id(reference):
+            raise ValueError(f"rate {rate.rate_id} was quoted for {body.get('external_shipment_id')!r}, not "
+                             f"{reference!r}; label {body.get('label_id')} belongs to that reference")
+        return self._label(body, reference)
+
+    def track(self, label: Label | str) -> TrackingUpdate:
+        label_id = label.label_ref if isinstance(label, Label) else label
+        body = self._get_json(f"/v1/labels/{quote(label_id, safe='')}/track")
+        events = sorted((self._event(e) for e in body.get("events") or []), key=lambda e: e.occurred_at)
+        return TrackingUpdate(tracking_number=body.get("tracking_number", ""), events=tuple(events), raw=body,
+                              status=canonical_state(body.get("status_code"), body.get("status_detail_code")))
+
+    def create_return_label(self, *, outbound_label_ref: str, reference: str) -> Label:
+        """Same carrier and service as the outbound parcel, from the customer back to where it left.
+        Made with POST /v1/labels (not /labels/{id}/return) because only that carries our reference."""
+        existing = self.find_label(reference)
+        if existing is not None:
+            return existing
+        outbound = self._get_json(f"/v1/labels/{quote(outbound_label_ref, safe='')}")
+        shipment = self._get_json(f"/v1/shipments/{quote(outbound['shipment_id'], safe='')}")
+        customer, origin = dict(shipment["ship_to"]), shipment["ship_from"]
+        if not customer.get("phone") and origin.get("phone"):  # the origin of a return needs a contact phone
+            customer["phone"] = origin["phone"]
+        body = {**LABEL_OPTIONS, "is_return_label": True, "outbound_label_id": outbound_label_ref,
+                "rma_number": reference[:MAX_EXTERNAL_ID], "charge_event": "carrier_default",
+                "shipment": {"carrier_id": outbound["carrier_id"], "service_code": outbound["service_code"],
+                             "external_shipment_id": external_id(reference), "ship_from": customer, "ship_to": origin,
+                             "packages": [{"weight": p["weight"]} for p in shipment["packages"]]}}
+        try:
+            return self._label(self._api.json("POST", "/v1/labels", json=body), reference)
+        except PermanentApiError as exc:
+            return self._already_bought(reference, exc)
+
+    def check(self) -> str:
+        connected = {c["carrier_id"]: c.get("friendly_name", c["carrier_id"])
+                     for c in self._get_json("/v1/carriers").get("carriers", [])}
+        missing = sorted(set(self._codes) - set(connected))
+        if missing:
+            raise PermanentApiError("shipengine", f"carrier account(s) {', '.join(missing)} are not connected to "
+                                    "this ShipEngine account: connect them or fix `carriers` in the world file")
+        names = ", ".join(connected[c] for c in self._codes)
+        return f"shipengine: {len(self._codes)} carrier account(s) connected ({names}) at {self._api.base_url}"
+
+    def close(self) -> None:
+        self._api.close()
+
+    # ---- helpers ----
+
+    def _already_bought(self, reference: str, exc: PermanentApiError) -> Label:
+        if exc.status in (400, 409):
+            existing = self.find_label(reference)
+            if existing is not None:
+                return existing
+        raise exc
+
+    def _get_json(self, path: str) -> Any:
+        """A GET whose body arrives cut short is simply read again: reading is idempotent."""
+        for _ in range(self._api.max_retries + 1):
+            response = self._api.request("GET", path)
+            try:
+                return response.json()
+            except ValueError:
+                self._api.retries += 1
+        raise TransientApiError("shipengine", f"GET {path} kept returning bodies that are not valid JSON "
+                                f"({self._api.max_retries + 1} attempts); the next run will retry")
+
+    def _rate(self, raw: dict) -> Rate:
+        amount = sum(float((raw.get(k) or {}).get("amount", 0))
+                     for k in ("shipping_amount", "insurance_amount", "confirmation_amount", "other_amount"))
+        return Rate(rate_id=raw["rate_id"], carrier=self._codes[raw["carrier_id"]], service=raw["service_code"],
+                    amount=round(amount, 2), currency=raw["shipping_amount"]["currency"].upper(),
+                    transit_days=raw.get("delivery_days") or self._transit.get((raw["carrier_id"], raw["service_code"]), 0))
+
+    def _label(self, raw: dict, reference: str) -> Label:
+        cost, insurance = raw.get("shipment_cost") or {}, raw.get("insurance_cost") or {}
+        download = raw.get("label_download") or {}
+        return Label(label_ref=raw["label_id"], reference=reference,
+                     carrier=self._codes.get(raw.get("carrier_id"), raw.get("carrier_code", "")),
+                     service=raw.get("service_code", ""), tracking_number=raw.get("tracking_number", ""),
+                     amount=round(float(cost.get("amount", 0)) + float(insurance.get("amount", 0)), 2),
+                     currency=str(cost.get("currency", "usd")).upper(),
+                     label_url=download.get("pdf") or download.get("href", ""), raw=raw)
+
+    @staticmethod
+    def _event(raw: dict) -> TrackingEvent:
+        place = ", ".join(filter(None, (raw.get("city_locality"), raw.get("state_province"))))
+        return TrackingEvent(occurred_at=_when(raw["occurred_at"]),
+                             status=canonical_state(raw.get("status_code"), raw.get("status_detail_code")),
+                             carrier_status=raw.get("carrier_status_code") or raw.get("status_code", ""),
+                             description=raw.get("carrier_status_description") or raw.get("status_description", ""),
+                             location=place)

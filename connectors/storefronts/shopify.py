@@ -1,0 +1,220 @@
+"""Shopify storefront through the GraphQL Admin API (REST Admin is legacy).
+
+    POST {api_base}/admin/api/{api_version}/graphql.json   X-Shopify-Access-Token: ...
+
+Shopify rate-limits by calculated query cost: every answer reports the cost bucket in
+`extensions.cost.throttleStatus`; we wait for the bucket before a query we know it cannot
+afford, and a THROTTLED answer is waited out and retried. HTTP 429/5xx are retried by
+ApiClient; a truncated body is re-asked (reads) or looked up (the fulfillment mutation).
+Reading return dates needs API version 2025-10 or later (`Return.createdAt`)."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from connectors.errors import PermanentApiError, TransientApiError
+from connectors.http import ApiClient
+from connectors.storefronts import shopify_parse as gql
+from domain.records import ChannelOrder, FulfillmentPush, Malformed, ReturnRequest
+
+log = logging.getLogger(__name__)
+VENDOR = "shopify"
+MAX_THROTTLED = 6
+FULFILLABLE = ("OPEN", "IN_PROGRESS")
+STATUS_HINTS = {
+    401: "access token rejected: check CUMPLIDO_SHOPIFY_ACCESS_TOKEN and the app's "
+         "read_orders/write_fulfillments scopes",
+    403: "access denied: the app lacks a scope it needs (read_orders, read_returns, write_fulfillments)",
+    402: "the shop is frozen (unpaid Shopify plan); the API answers again once it is reactivated",
+    404: "shop not found: check the channel's shop_domain / api_base and the API version",
+    423: "the shop is locked by Shopify; contact the merchant",
+}
+
+
+def shopify_error_message(response: requests.Response) -> str:
+    try:
+        return gql.graphql_messages(response.json().get("errors", response.text))[:300]
+    except (ValueError, AttributeError):
+        return response.text[:300] or response.reason
+
+
+class ShopifyStorefront:
+    def __init__(self, *, channel: str, api_base: str, access_token: str, api_version: str,
+                 timeout: float = 20, max_retries: int = 4, sleep: Callable[[float], None] = time.sleep):
+        self.channel = channel
+        self.api_version = api_version
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._path = f"admin/api/{api_version}/graphql.json"
+        self._http = ApiClient(VENDOR, api_base, headers={"X-Shopify-Access-Token": access_token,
+                                                          "Accept": "application/json"},
+                               timeout=timeout, max_retries=max_retries, error_message=shopify_error_message,
+                               sleep=sleep)
+        self._bucket: dict[str, float] | None = None   # last throttleStatus seen
+        self._costs: dict[str, int] = {}                # requested cost of each query, as Shopify priced it
+        self.throttle_waits: list[float] = []           # seconds waited for the cost bucket (tests, bench)
+
+    # --- the Storefront protocol ---------------------------------------------------------
+
+    def pull_orders(self, *, since: datetime, until: datetime) -> Iterator[list[ChannelOrder | Malformed]]:
+        for page, nodes in enumerate(self._order_pages("OrdersPage", gql.ORDERS_PAGE, since, until), start=1):
+            self._complete_lines(nodes)
+            self._attach_returns([n for n in nodes if gql.has_returns(n)])
+            records = [gql.parse_order(self.channel, node) for node in nodes]
+            log.info("%s: page %d, %d orders (%d unreadable)", self.channel, page, len(records),
+                     sum(isinstance(r, Malformed) for r in records))
+            yield records
+
+    def pull_return_requests(self, *, since: datetime, until: datetime) -> Iterator[list[ReturnRequest | Malformed]]:
+        for nodes in self._order_pages("OrderIdsPage", gql.ORDER_IDS_PAGE, since, until):
+            with_returns = [n for n in nodes if gql.has_returns(n)]
+            self._attach_returns(with_returns)
+            found = [r for node in with_returns for r in gql.open_return_requests(self.channel, node)]
+            log.info("%s: %d return requests on %d orders", self.channel, len(found), len(nodes))
+            yield found
+
+    def push_fulfillment(self, *, order_external_id: str, tracking_number: str, carrier_name: str,
+                         tracking_url: str) -> FulfillmentPush:
+        """Idempotent without an idempotency key (Shopify has none here): look our tracking
+        number up first, and look again if the mutation's answer was lost."""
+        order = self._fulfillment_state(order_external_id)
+        existing = _fulfillment_with(order, tracking_number)
+        if existing:
+            return FulfillmentPush(external_fulfillment_id=existing, already_existed=True)
+        open_orders = [fo["id"] for fo in order["fulfillmentOrders"]["nodes"] if fo["status"] in FULFILLABLE]
+        if not open_orders:
+            raise PermanentApiError(VENDOR, f"order {order_external_id} has no open fulfillment order "
+                                            "(fulfilled with another tracking number, cancelled or on hold)")
+        fulfillment = {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo} for fo in open_orders],
+                       "notifyCustomer": True,
+                       "trackingInfo": {"number": tracking_number, "company": carrier_name, "url": tracking_url}}
+        try:
+            payload = self._query("FulfillmentCreate", gql.FULFILLMENT_CREATE, {"fulfillment": fulfillment},
+                                  reread=False)["fulfillmentCreate"]
+        except TransientApiError:
+            payload = None
+        if payload and not payload["userErrors"]:
+            return FulfillmentPush(external_fulfillment_id=payload["fulfillment"]["id"], already_existed=False)
+        # The answer was lost, or Shopify refused: perhaps an earlier attempt of ours went through.
+        created = _fulfillment_with(self._fulfillment_state(order_external_id), tracking_number)
+        if created:
+            return FulfillmentPush(external_fulfillment_id=created, already_existed=False)
+        if payload is None:
+            raise TransientApiError(VENDOR, f"fulfillmentCreate for {order_external_id} got no readable answer "
+                                            "and created nothing; the next run will retry")
+        raise PermanentApiError(VENDOR, "fulfillmentCreate refused: "
+                                + "; ".join(e["message"] for e in payload["userErrors"]))
+
+    def check(self) -> str:
+        shop = self._query("Shop", gql.SHOP, {})["shop"]
+        return f"Shopify shop {shop['name']} ({shop['myshopifyDomain']}), Admin API {self.api_version}"
+
+    # --- paging and follow-ups -------------------------------------------------------------
+
+    def _order_pages(self, name: str, query: str, since: datetime, until: datetime) -> Iterator[list[dict]]:
+        """Orders updated in [since, until), oldest update first, one list per page."""
+        variables: dict[str, Any] = {"first": gql.PAGE_SIZE, "query": gql.search_window(since, until), "after": None}
+        while True:
+            orders = self._query(name, query, variables)["orders"]
+            if orders["nodes"]:
+                yield orders["nodes"]
+            if not orders["pageInfo"]["hasNextPage"]:
+                return
+            variables["after"] = orders["pageInfo"]["endCursor"]
+
+    def _complete_lines(self, nodes: list[dict]) -> None:
+        """The page asks for 5 lines per order; fetch the rest for the rare bigger order."""
+        for node in nodes:
+            lines = (node.get("lineItems") or {})
+            while (lines.get("pageInfo") or {}).get("hasNextPage"):
+                more = self._query("OrderLines", gql.MORE_LINES,
+                                   {"id": node["id"], "after": lines["pageInfo"]["endCursor"]})["order"]["lineItems"]
+                lines["nodes"].extend(more["nodes"])
+                lines["pageInfo"] = more["pageInfo"]
+
+    def _attach_returns(self, nodes: list[dict]) -> None:
+        for start in range(0, len(nodes), gql.RETURNS_BATCH):
+            batch = nodes[start:start + gql.RETURNS_BATCH]
+            found = self._query("OrderReturns", gql.ORDER_RETURNS, {"ids": [n["id"] for n in batch]})["nodes"]
+            by_id = {n["id"]: n for n in found if n}
+            for node in batch:
+                node["returns"] = (by_id.get(node["id"]) or {}).get("returns") or {"nodes": []}
+                if node["returns"].get("pageInfo", {}).get("hasNextPage"):
+                    log.warning("%s: an order has more than 10 returns; only the first 10 were read", self.channel)
+
+    def _fulfillment_state(self, order_id: str) -> dict:
+        order = self._query("OrderFulfillmentState", gql.FULFILLMENT_STATE, {"id": order_id})["order"]
+        if order is None:
+            raise PermanentApiError(VENDOR, f"order {order_id} not found in the shop")
+        return order
+
+    # --- transport: cost throttling, GraphQL errors, unreadable bodies -----------------------
+
+    def _query(self, name: str, query: str, variables: dict, *, reread: bool = True) -> dict:
+        throttled = False
+        for _ in range(MAX_THROTTLED + 1):
+            # After a THROTTLED answer wait at least a point's worth, whatever the arithmetic says.
+            self._wait_for_bucket(self._costs.get(name, 0), at_least=1.0 if throttled else 0.0)
+            body = self._post(query, variables, reread=reread)
+            cost = (body.get("extensions") or {}).get("cost") or {}
+            self._bucket = cost.get("throttleStatus") or self._bucket
+            if cost.get("requestedQueryCost"):
+                self._costs[name] = int(cost["requestedQueryCost"])
+            errors = body.get("errors")
+            if not errors and isinstance(body.get("data"), dict):
+                return body["data"]
+            if not errors:
+                raise PermanentApiError(VENDOR, f"{name}: answer has neither data nor errors")
+            throttled = _throttled(errors)
+            if not throttled:
+                raise PermanentApiError(VENDOR, f"{name}: {gql.graphql_messages(errors)}")
+        raise TransientApiError(VENDOR, f"{name}: still throttled after {MAX_THROTTLED} waits; "
+                                        "another app may be draining the shop's API budget")
+
+    def _wait_for_bucket(self, expected: int, *, at_least: float = 0.0) -> None:
+        """Shopify only runs a query whose requested cost the bucket holds: wait it in."""
+        if not self._bucket or not expected:
+            return
+        deficit = max(expected - float(self._bucket["currentlyAvailable"]), at_least)
+        if deficit > 0:
+            seconds = deficit / float(self._bucket["restoreRate"])
+            self.throttle_waits.append(seconds)
+            log.debug("%s: waiting %.1fs for the query-cost bucket", self.channel, seconds)
+            self._sleep(seconds)
+            self._bucket = {**self._bucket, "currentlyAvailable": float(expected)}
+
+    def _post(self, query: str, variables: dict, *, reread: bool) -> dict:
+        for attempt in range(self.max_retries + 1):
+            try:
+                response = self._http.request("POST", self._path, json={"query": query, "variables": variables})
+            except PermanentApiError as exc:
+                hint = STATUS_HINTS.get(exc.status or 0)
+                raise PermanentApiError(VENDOR, f"{hint} ({exc.message})" if hint else exc.message,
+                                        status=exc.status) from None
+            try:
+                return response.json()
+            except ValueError:
+                if not reread or attempt == self.max_retries:
+                    raise TransientApiError(VENDOR, f"unreadable answer ({len(response.content)} bytes, "
+                                                    "truncated?); the next run will retry") from None
+                self._sleep(min(30.0, 0.5 * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+
+def _throttled(errors: Any) -> bool:
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
+
+
+def _fulfillment_with(order: dict, tracking_number: str) -> str | None:
+    for fulfillment in order.get("fulfillments") or []:
+        if fulfillment.get("status") in ("CANCELLED", "ERROR", "FAILURE"):
+            continue
+        if any(t.get("number") == tracking_number for t in fulfillment.get("trackingInfo") or []):
+            return fulfillment["id"]
+    return None

@@ -1,0 +1,184 @@
+"""The flows run for real: sandbox vendors over HTTP, a real warehouse, Prefect's test harness."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select, text
+
+from flows.fulfil_orders import fulfil_orders
+from flows.process_returns import process_returns
+from flows.refresh_metrics import refresh_metrics
+from flows.stages import StagesFailed
+from flows.track_shipments import track_shipments
+from tests.flows.conftest import START, cycles
+from warehouse import schema
+
+LEDGER = ["orders", "order_lines", "payments", "reservations", "waves", "pick_lines", "shipments",
+          "tracking_events", "returns", "return_lines", "refunds", "notifications", "quarantine"]
+
+
+def table_counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t: conn.execute(select(func.count()).select_from(schema.metadata.tables[t])).scalar_one()
+                for t in LEDGER}
+
+
+def frame(engine, sql: str) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(text(sql), conn)
+
+
+def run_window(shop, window):
+    """fulfil every cycle, track and process returns every other cycle, the clock moving along."""
+    for i, as_of in enumerate(window, start=1):
+        shop.clock.set(as_of)
+        fulfil_orders(as_of=as_of)
+        if i % 2 == 0:
+            track_shipments(as_of=as_of)
+            process_returns(as_of=as_of)
+
+
+def test_a_day_of_orders_reaches_labels_and_a_rerun_changes_nothing(make_shop, engine):
+    shop = make_shop()
+    as_of = cycles(days=1, every_hours=24)[0]
+    shop.clock.set(as_of)
+    fulfil_orders(as_of=as_of)
+
+    counts = table_counts(engine)
+    assert counts["orders"] > 0 and counts["reservations"] > 0
+    assert counts["waves"] > 0 and counts["pick_lines"] > 0
+    picks = frame(engine, "select wave_id, seq from pick_lines order by wave_id, seq")
+    for _, wave in picks.groupby("wave_id"):
+        assert wave["seq"].tolist() == list(range(1, len(wave) + 1))
+    labels = frame(engine, "select * from shipments where label_status = 'purchased'")
+    assert len(labels) > 0 and labels["tracking_number"].notna().all()
+    assert labels["pushed_to_storefront_at"].notna().all()
+
+    fulfil_orders(as_of=as_of)  # same window again
+    assert table_counts(engine) == counts
+
+
+def test_every_pulled_order_is_stored_or_quarantined(make_shop, engine):
+    shop = make_shop(malformed_share=0.25)
+    as_of = cycles(days=1, every_hours=24)[0]
+    shop.clock.set(as_of)
+    fulfil_orders(as_of=as_of)
+
+    stored = frame(engine, "select order_id from orders")
+    parked = frame(engine, "select external_id, reason from quarantine where stream = 'orders'")
+    truth = sum(len(shop.shopify.orders_as_of(c.shop_domain, as_of)) for c in shop_world(shop))
+    assert len(parked) > 0 and len(stored) > 0
+    assert len(stored) + len(parked) == truth
+    assert parked["reason"].str.len().gt(0).all()
+
+
+def shop_world(shop):
+    from config.settings import DEFAULT_WORLD
+    from config.world import load_world
+
+    return load_world(DEFAULT_WORLD).channels
+
+
+def test_carrier_failing_midway_never_buys_a_label_twice(make_shop, engine, no_task_retries):
+    breaker = LabelBreaker(succeed=3)
+    shop = make_shop(wrap={"shipengine": breaker})
+    no_task_retries("flows.fulfil_orders", "book_carriers")
+    as_of = cycles(days=1, every_hours=24)[0]
+    shop.clock.set(as_of)
+
+    with pytest.raises(StagesFailed, match="book_carriers"):
+        fulfil_orders(as_of=as_of)
+    assert breaker.purchases == 4  # the 4th was bought at the carrier, but its answer was lost
+    bought_first = frame(engine, "select count(*) as n from shipments where label_status = 'purchased'")["n"][0]
+    assert bought_first == 3
+
+    breaker.broken = False
+    fulfil_orders(as_of=as_of)
+    ours = frame(engine, "select idempotency_key from shipments where direction = 'outbound' "
+                         "and label_status = 'purchased'")
+    theirs = shop.shipengine.labels()
+    assert len(theirs) == len(ours) == breaker.purchases
+    waved = frame(engine, "select count(*) as n from orders where status in ('label_booked')")["n"][0]
+    assert waved == len(ours)
+
+
+class LabelBreaker:
+    """WSGI middleware: after `succeed` label purchases, the carrier still buys but answers 500."""
+
+    def __init__(self, succeed: int):
+        self.succeed, self.purchases, self.broken, self.app = succeed, 0, True, None
+
+    def __call__(self, app):
+        self.app = app
+        return self.wsgi
+
+    def wsgi(self, environ, start_response):
+        buying = environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].startswith("/v1/labels/rates/")
+        if not buying:
+            return self.app(environ, start_response)
+        if self.broken and self.purchases > self.succeed:
+            start_response("500 Internal Server Error", [("Content-Type", "application/json")])
+            return [b'{"errors": [{"message": "carrier down"}]}']
+        self.purchases += 1
+        body = b"".join(self.app(environ, lambda *a, **k: None))
+        if self.broken and self.purchases > self.succeed:
+            start_response("500 Internal Server Error", [("Content-Type", "application/json")])
+            return [b'{"errors": [{"message": "carrier down"}]}']
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+
+
+def test_an_unreachable_store_fails_only_its_channel(make_shop, engine, world, tmp_path, monkeypatch,
+                                                     no_task_retries):
+    import yaml
+
+    from config.settings import DEFAULT_WORLD
+    from tasks.resources import reset_resources
+
+    shop = make_shop()
+    raw = yaml.safe_load(DEFAULT_WORLD.read_text())
+    raw["channels"][1]["api_base"] = "http://127.0.0.1:9/closed"
+    (tmp_path / "world.yaml").write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("CUMPLIDO_WORLD_FILE", str(tmp_path / "world.yaml"))
+    monkeypatch.setenv("CUMPLIDO_HTTP_MAX_RETRIES", "0")
+    reset_resources()
+    no_task_retries("flows.fulfil_orders", "pull_orders")
+    as_of = cycles(days=1, every_hours=24)[0]
+    shop.clock.set(as_of)
+
+    with pytest.raises(StagesFailed, match=r"pull_orders\[shopify-outlet\].*cannot reach"):
+        fulfil_orders(as_of=as_of)
+    channels = frame(engine, "select distinct channel from orders")["channel"].tolist()
+    assert channels == ["shopify-main"]
+    assert table_counts(engine)["shipments"] > 0  # the rest of the batch went on
+
+
+def test_days_later_parcels_are_delivered_returned_restocked_and_refunded_once(make_shop, engine):
+    shop = make_shop(orders_per_day=14.0, return_share=0.5)
+    window = cycles(days=9, every_hours=12)
+    run_window(shop, window)
+    refresh_metrics(as_of=window[-1])
+
+    delivered = frame(engine, "select count(*) as n from orders where status = 'delivered'")["n"][0]
+    refunds = frame(engine, "select * from refunds")
+    assert delivered > 0
+    assert len(refunds) > 0 and (refunds["status"] == "succeeded").all()
+    stripe_refunds = [r for pi in refunds["payment_ref"] for r in shop.stripe.refunds_for(pi)]
+    assert len(stripe_refunds) == len(refunds)  # one refund per return at the gateway too
+    facts = frame(engine, "select * from fct_order_fulfillment")
+    assert len(facts) == table_counts(engine)["orders"]
+    assert len(frame(engine, "select * from mart_fulfillment_daily")) > 0
+    events = frame(engine, "select occurred_at from tracking_events")
+    assert len(events) > 0
+
+    before, labels_before = table_counts(engine), len(shop.shipengine.labels())
+    for as_of in window[-4:]:  # the same window again: nothing doubles
+        fulfil_orders(as_of=as_of)
+        track_shipments(as_of=as_of)
+        process_returns(as_of=as_of)
+    after = table_counts(engine)
+    assert {k: after[k] for k in ("orders", "shipments", "refunds", "returns", "reservations")} == \
+           {k: before[k] for k in ("orders", "shipments", "refunds", "returns", "reservations")}
+    assert len(shop.shipengine.labels()) == labels_before
+    assert len([r for pi in refunds["payment_ref"] for r in shop.stripe.refunds_for(pi)]) == len(refunds)
+

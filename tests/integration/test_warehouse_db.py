@@ -1,0 +1,84 @@
+"""Engines, connection checks and migrations, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import make_url, text
+
+from warehouse.db import (
+    WarehouseUnavailable, check_connection, check_migrated, current_revision, head_revision,
+    make_engine, upgrade,
+)
+from warehouse.schema import metadata
+
+
+def test_migrated_schema_matches_schema_module(engine):
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_upgrade_is_idempotent_and_reports_head(db_url, engine):
+    upgrade(db_url)
+    assert current_revision(db_url) == head_revision()
+    check_migrated(engine)
+
+
+def test_a_database_never_migrated_is_refused_with_advice(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(WarehouseUnavailable, match="has no Cumplido schema.*cumplido db upgrade"):
+        check_migrated(engine)
+    assert current_revision(f"sqlite:///{tmp_path / 'empty.db'}") is None
+
+
+def test_sqlite_engine_creates_its_folder_and_uses_wal(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'a' / 'b' / 'w.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
+    assert (tmp_path / "a" / "b" / "w.db").exists()
+
+
+def test_sqlite_writers_queue_instead_of_failing_on_lock_upgrade(tmp_path):
+    """Two read-then-write transactions: with deferred BEGIN the second fails at once with
+    'database is locked'; with BEGIN IMMEDIATE it waits its turn and both increments land."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE counter (n INTEGER)"))
+        conn.execute(text("INSERT INTO counter VALUES (0)"))
+    gate = threading.Barrier(2)
+
+    def increment():
+        gate.wait()
+        for _ in range(20):
+            with engine.begin() as conn:
+                n = conn.execute(text("SELECT n FROM counter")).scalar()
+                conn.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+
+    workers = [threading.Thread(target=increment) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar() == 40
+
+
+def test_unreachable_postgres_says_what_to_check_without_the_password():
+    engine = make_engine("postgresql://cumplido:s3cret-pw@127.0.0.1:1/shop?connect_timeout=2")
+    with pytest.raises(WarehouseUnavailable) as caught:
+        check_connection(engine)
+    message = str(caught.value)
+    assert message.startswith("cannot connect to PostgreSQL at 127.0.0.1:1/shop:")
+    assert "is the server running?" in message and "CUMPLIDO_DATABASE_URL" in message
+    assert "s3cret-pw" not in message
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_missing_postgres_database_is_explained(db_url):
+    url = make_url(db_url).set(database="cumplido_no_such_db")
+    with pytest.raises(WarehouseUnavailable, match="does not exist"):
+        check_connection(make_engine(url))

@@ -1,0 +1,121 @@
+"""The order repository: re-pulls never reset state; transitions write one event each."""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+
+from domain import states
+from domain.orders import ValidatedOrders
+from warehouse.bulk import read_frame, upsert
+from warehouse.orders import insert_pulled, known_skus, orders_in, record_events, transition
+from warehouse.schema import fulfillment_events, order_lines, orders, quarantine, stock
+
+T1 = pd.Timestamp("2026-11-26 12:00")
+
+
+def batch(order_frames, specs, *, quarantined=(), status=states.NEW) -> ValidatedOrders:
+    found, lines = order_frames(specs, status=status)
+    parked = pd.DataFrame([{"source": "shop", "stream": "orders", "external_id": e, "reason": r, "raw": "{}"}
+                           for e, r in quarantined], columns=["source", "stream", "external_id", "reason", "raw"])
+    return ValidatedOrders(orders=found, lines=lines, quarantined=parked)
+
+
+def events(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return read_frame(conn, select(fulfillment_events).order_by(fulfillment_events.c.event_id))
+
+
+def test_a_pulled_batch_is_stored_with_a_new_event_per_order(engine, order_frames):
+    with engine.begin() as conn:
+        counts = insert_pulled(conn, batch(order_frames, {"1": [("SKU-1", 1)], "2": [("SKU-2", 2)]},
+                                           quarantined=[("3", "no lines")]), flow_run_id="run-1")
+    assert counts == {"inserted": 2, "already_known": 0, "quarantined": 1}
+    got = events(engine)
+    assert got["event"].tolist() == ["new", "new"] and set(got["flow_run_id"]) == {"run-1"}
+
+
+def test_re_pulling_never_resets_an_orders_state_or_lines(engine, order_frames):
+    with engine.begin() as conn:
+        insert_pulled(conn, batch(order_frames, {"1": [("SKU-1", 1)]}), flow_run_id="run-1")
+        transition(conn, pd.DataFrame({"order_id": ["shop:1"], "status": [states.PAYMENT_VERIFIED]}),
+                   at=T1, flow_run_id="run-1")
+    again = batch(order_frames, {"1": [("SKU-1", 1), ("SKU-9", 5)]})
+    again.orders["source_updated_at"] = T1
+    again.orders["raw"] = '{"edited": true}'
+    with engine.begin() as conn:
+        counts = insert_pulled(conn, again, flow_run_id="run-2")
+        stored = read_frame(conn, select(orders))
+        lines = read_frame(conn, select(order_lines))
+    assert counts == {"inserted": 0, "already_known": 1, "quarantined": 0}
+    assert stored.loc[0, "status"] == states.PAYMENT_VERIFIED
+    assert stored.loc[0, "source_updated_at"] == T1 and stored.loc[0, "raw"] == '{"edited": true}'
+    assert lines["sku"].tolist() == ["SKU-1"]
+    assert events(engine)["event"].tolist() == ["new", states.PAYMENT_VERIFIED]
+
+
+def test_quarantine_keeps_first_seen_and_refreshes_the_rest(engine, order_frames):
+    with engine.begin() as conn:
+        insert_pulled(conn, batch(order_frames, {}, quarantined=[("3", "no lines")]), flow_run_id=None,
+                      at=pd.Timestamp("2026-11-26 09:00"))
+        insert_pulled(conn, batch(order_frames, {}, quarantined=[("3", "no lines; bad currency")]),
+                      flow_run_id=None, at=T1)
+        parked = read_frame(conn, select(quarantine))
+    assert len(parked) == 1
+    row = parked.iloc[0]
+    assert row["reason"] == "no lines; bad currency" and row["last_seen_at"] == T1
+    assert row["first_seen_at"] == pd.Timestamp("2026-11-26 09:00")
+
+
+def test_a_transition_writes_one_event_and_a_rerun_changes_nothing(engine, order_frames):
+    with engine.begin() as conn:
+        insert_pulled(conn, batch(order_frames, {"1": [("SKU-1", 1)], "2": [("SKU-1", 1)]}), flow_run_id=None)
+    held = pd.DataFrame({"order_id": ["shop:1", "shop:2"], "status": [states.ON_HOLD, states.NEW],
+                         "hold_reason": ["payment pending", None]})
+    for expected in (1, 0):
+        with engine.begin() as conn:
+            assert transition(conn, held, at=T1, flow_run_id="run-2") == expected
+    with engine.connect() as conn:
+        stored = read_frame(conn, select(orders).order_by(orders.c.order_id))
+    assert stored["status"].tolist() == [states.ON_HOLD, states.NEW]
+    assert stored.loc[0, "hold_reason"] == "payment pending" and stored.loc[0, "status_at"] == T1
+    got = events(engine)
+    assert got["event"].tolist() == ["new", "new", states.ON_HOLD]
+    assert got["detail"].tolist()[-1] == "payment pending"
+
+
+def test_leaving_a_hold_clears_the_reason_and_keeps_the_warehouse(engine, order_frames):
+    with engine.begin() as conn:
+        insert_pulled(conn, batch(order_frames, {"1": [("SKU-1", 1)]}), flow_run_id=None)
+        transition(conn, pd.DataFrame({"order_id": ["shop:1"], "status": [states.RESERVED],
+                                       "warehouse_id": ["EWR"]}), at=T1, flow_run_id=None)
+        transition(conn, pd.DataFrame({"order_id": ["shop:1"], "status": [states.ON_HOLD],
+                                       "hold_reason": ["label failed"]}), at=T1, flow_run_id=None)
+        transition(conn, pd.DataFrame({"order_id": ["shop:1"], "status": [states.WAVED]}), at=T1, flow_run_id=None)
+        stored = read_frame(conn, select(orders)).iloc[0]
+    assert stored["status"] == states.WAVED and pd.isna(stored["hold_reason"]) and stored["warehouse_id"] == "EWR"
+
+
+def test_orders_in_reads_by_state_oldest_first(engine, order_frames):
+    with engine.begin() as conn:
+        insert_pulled(conn, batch(order_frames, {"1": [("SKU-1", 1)], "2": [("SKU-1", 1)], "3": [("SKU-1", 1)]}),
+                      flow_run_id=None)
+        transition(conn, pd.DataFrame({"order_id": ["shop:2"], "status": [states.ON_HOLD]}), at=T1, flow_run_id=None)
+        got = orders_in(conn, states.AWAITING_PAYMENT, limit=2, columns=["order_id", "status"])
+        none = orders_in(conn, [states.SHIPPED])
+    assert got["order_id"].tolist() == ["shop:1", "shop:2"] and list(got.columns) == ["order_id", "status"]
+    assert none.empty and "placed_at" in none.columns
+
+
+def test_recording_the_same_event_twice_keeps_one(engine):
+    frame = pd.DataFrame({"order_id": ["shop:1"], "event": ["return_requested"], "at": [T1], "detail": ["r-1"]})
+    with engine.begin() as conn:
+        assert record_events(conn, frame, flow_run_id="a") == 1
+        assert record_events(conn, frame, flow_run_id="b") == 0
+    assert events(engine)["flow_run_id"].tolist() == ["a"]
+
+
+def test_known_skus_are_the_skus_in_stock(engine):
+    with engine.begin() as conn:
+        upsert(conn, stock, pd.DataFrame({"sku": ["A", "A", "B"], "location_id": ["L1", "L2", "L1"],
+                                          "warehouse_id": "EWR", "on_hand": [0, 1, 2]}))
+        assert known_skus(conn) == {"A", "B"}
