@@ -117,13 +117,18 @@ class ApiClient:
         raise AssertionError("unreachable")
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """`request` and decode JSON; a truncated or non-JSON body is a transient error."""
-        response = self.request(method, path, **kwargs)
-        try:
-            return response.json()
-        except ValueError:
-            raise TransientApiError(self.vendor, f"{method} {path} returned a body that is not valid JSON "
-                                    f"({len(response.content)} bytes); the next run will retry") from None
+        """`request` and decode JSON. A GET whose body arrives cut short is read again (reading
+        is idempotent); any other truncated or non-JSON body is a transient error for the caller,
+        who knows whether repeating the request is safe."""
+        attempts = self.max_retries + 1 if method.upper() == "GET" else 1
+        for _ in range(attempts):
+            response = self.request(method, path, **kwargs)
+            try:
+                return response.json()
+            except ValueError:
+                self.retries += 1
+        raise TransientApiError(self.vendor, f"{method} {path} returned a body that is not valid JSON "
+                                f"({len(response.content)} bytes, {attempts} attempts); the next run will retry")
 
     def close(self) -> None:
         self.session.close()

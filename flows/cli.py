@@ -66,6 +66,12 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import importlib
 
+    from tasks.resources import resources
+    from warehouse.db import check_connection, check_migrated
+
+    engine = resources().engine  # fail in a second, before any Prefect machinery starts
+    check_connection(engine)
+    check_migrated(engine)
     module, name = FLOWS[args.flow]
     flow = getattr(importlib.import_module(module), name)
     kwargs = {"as_of": args.as_of}

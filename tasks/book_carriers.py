@@ -12,7 +12,7 @@ from config.world import World
 from connectors.errors import PermanentApiError
 from connectors.protocols import Carrier
 from domain.rates import choose_rates, transit_budget
-from domain.records import Address, Label, ParcelRequest, Rate
+from domain.records import Address, Label, ParcelRequest
 from domain.waves import next_cutoff
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.resources import resources

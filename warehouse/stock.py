@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Connection, bindparam, select
 
-from config.world import Warehouse, World
+from config.world import Warehouse
 from domain import states
 from domain.allocation import Allocation, allocate_stock, rank_warehouses
 from warehouse import orders as order_repo
 from warehouse.bulk import insert_for, read_frame, read_in, records, update_rows, upsert
-from warehouse.schema import backorders, locations, order_lines, orders, reservations, stock, warehouses
+from warehouse.schema import backorders, order_lines, orders, reservations, stock
 
 KEY = ["sku", "location_id"]
 

@@ -10,13 +10,12 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from config.world import Carrier
-from connectors.errors import PermanentApiError, TransientApiError
+from connectors.errors import PermanentApiError
 from connectors.http import ApiClient
 from domain.records import Address, Label, ParcelRequest, Rate, TrackingEvent, TrackingState, TrackingUpdate
 
@@ -110,7 +109,7 @@ class ShipEngineCarrier:
     def find_label(self, reference: str) -> Label | None:
         """The live label bought under our reference; a voided one counts as none."""
         try:
-            body = self._get_json(f"/v1/labels/external_shipment_id/{quote(external_id(reference), safe='')}")
+            body = self._api.json("GET", f"/v1/labels/external_shipment_id/{quote(external_id(reference), safe='')}")
         except PermanentApiError as exc:
             if exc.status == 404:
                 return None
@@ -131,7 +130,7 @@ class ShipEngineCarrier:
 
     def track(self, label: Label | str) -> TrackingUpdate:
         label_id = label.label_ref if isinstance(label, Label) else label
-        body = self._get_json(f"/v1/labels/{quote(label_id, safe='')}/track")
+        body = self._api.json("GET", f"/v1/labels/{quote(label_id, safe='')}/track")
         events = sorted((self._event(e) for e in body.get("events") or []), key=lambda e: e.occurred_at)
         return TrackingUpdate(tracking_number=body.get("tracking_number", ""), events=tuple(events), raw=body,
                               status=canonical_state(body.get("status_code"), body.get("status_detail_code")))
@@ -142,8 +141,8 @@ class ShipEngineCarrier:
         existing = self.find_label(reference)
         if existing is not None:
             return existing
-        outbound = self._get_json(f"/v1/labels/{quote(outbound_label_ref, safe='')}")
-        shipment = self._get_json(f"/v1/shipments/{quote(outbound['shipment_id'], safe='')}")
+        outbound = self._api.json("GET", f"/v1/labels/{quote(outbound_label_ref, safe='')}")
+        shipment = self._api.json("GET", f"/v1/shipments/{quote(outbound['shipment_id'], safe='')}")
         customer, origin = dict(shipment["ship_to"]), shipment["ship_from"]
         if not customer.get("phone") and origin.get("phone"):  # the origin of a return needs a contact phone
             customer["phone"] = origin["phone"]
@@ -159,7 +158,7 @@ class ShipEngineCarrier:
 
     def check(self) -> str:
         connected = {c["carrier_id"]: c.get("friendly_name", c["carrier_id"])
-                     for c in self._get_json("/v1/carriers").get("carriers", [])}
+                     for c in self._api.json("GET", "/v1/carriers").get("carriers", [])}
         missing = sorted(set(self._codes) - set(connected))
         if missing:
             raise PermanentApiError("shipengine", f"carrier account(s) {', '.join(missing)} are not connected to "
@@ -178,17 +177,6 @@ class ShipEngineCarrier:
             if existing is not None:
                 return existing
         raise exc
-
-    def _get_json(self, path: str) -> Any:
-        """A GET whose body arrives cut short is simply read again: reading is idempotent."""
-        for _ in range(self._api.max_retries + 1):
-            response = self._api.request("GET", path)
-            try:
-                return response.json()
-            except ValueError:
-                self._api.retries += 1
-        raise TransientApiError("shipengine", f"GET {path} kept returning bodies that are not valid JSON "
-                                f"({self._api.max_retries + 1} attempts); the next run will retry")
 
     def _rate(self, raw: dict) -> Rate:
         amount = sum(float((raw.get(k) or {}).get("amount", 0))

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import requests
 
-from connectors.errors import PermanentApiError, TransientApiError
+from connectors.errors import PermanentApiError
 from connectors.http import ApiClient
 from domain.records import Payment, PaymentStatus, Refund
 
@@ -96,7 +96,7 @@ class StripeGateway:
                       amount=to_major(body["amount"], body["currency"]), raw=body)
 
     def check(self) -> str:
-        balance = self._get_json("/v1/balance")
+        balance = self._api.json("GET", "/v1/balance")
         mode = "live" if balance.get("livemode") else "test"
         available = ", ".join(f"{to_major(b['amount'], b['currency']):,.2f} {b['currency'].upper()}"
                               for b in balance.get("available", [])) or "nothing"
@@ -110,7 +110,7 @@ class StripeGateway:
     def _intents_created_since(self, since: datetime) -> Iterator[dict]:
         params: dict[str, Any] = {"created[gte]": int(_aware(since).timestamp()), "limit": PAGE_SIZE}
         while True:
-            page = self._get_json("/v1/payment_intents", params)
+            page = self._api.json("GET", "/v1/payment_intents", params=params)
             yield from page["data"]
             if not page.get("has_more") or not page["data"]:
                 return
@@ -118,22 +118,11 @@ class StripeGateway:
 
     def _intent(self, ref: str) -> dict | None:
         try:
-            return self._get_json(f"/v1/payment_intents/{quote(ref, safe='')}")
+            return self._api.json("GET", f"/v1/payment_intents/{quote(ref, safe='')}")
         except PermanentApiError as exc:
             if exc.status == 404:
                 return None
             raise
-
-    def _get_json(self, path: str, params: dict | None = None) -> Any:
-        """A GET whose body arrives cut short is simply read again: reading is idempotent."""
-        for _ in range(self._api.max_retries + 1):
-            response = self._api.request("GET", path, params=params)
-            try:
-                return response.json()
-            except ValueError:
-                self._api.retries += 1
-        raise TransientApiError("stripe", f"GET {path} kept returning bodies that are not valid JSON "
-                                f"({self._api.max_retries + 1} attempts); the next run will retry")
 
     @staticmethod
     def _payment(intent: dict) -> Payment:

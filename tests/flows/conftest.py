@@ -3,7 +3,7 @@ warehouse on each backend (the `db_url`/`engine` fixtures of tests/conftest.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
@@ -71,6 +71,3 @@ def no_task_retries(monkeypatch) -> Callable[[str, str], None]:
 
     return patch
 
-
-def cycles(*, days: float, every_hours: int) -> list[datetime]:
-    return [START + timedelta(hours=every_hours * i) for i in range(1, int(days * 24 // every_hours) + 1)]

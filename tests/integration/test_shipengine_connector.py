@@ -15,7 +15,6 @@ from connectors.errors import PermanentApiError, TransientApiError
 from connectors.protocols import Carrier
 from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults
-from connectors.sandbox.server import serve
 from connectors.sandbox.shipengine import SANDBOX_API_KEY, ShipEngineSandbox
 from domain.records import Address, ParcelRequest
 from tests.integration.spec_validation import SHIPENGINE, ContractRecorder, spec_or_skip, validate_exchange
@@ -30,16 +29,6 @@ CUSTOMERS = [Address("Ann Lee", "1 Main St", "Austin", "TX", "78701", "US"),
 @pytest.fixture(scope="module")
 def world():
     return load_world(DEFAULT_WORLD)
-
-
-@pytest.fixture(scope="module")
-def switchboard():
-    """One listening server for the module, routed to each test's own sandbox (stopping a
-    server costs half a second of polling, too much to pay per test)."""
-    current = {}
-    server = serve(lambda environ, start_response: current["app"](environ, start_response))
-    yield server.url, current
-    server.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from connectors.payments.stripe import StripeGateway
 from connectors.protocols import PaymentGateway
 from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults
-from connectors.sandbox.server import serve
 from connectors.sandbox.stripe import SANDBOX_API_KEY, StripeSandbox
 from tests.integration.spec_validation import STRIPE, ContractRecorder, spec_or_skip, validate_exchange
 
@@ -24,16 +23,6 @@ WINDOW_START = NOW - timedelta(days=2)
 @pytest.fixture
 def clock() -> SimClock:
     return SimClock(NOW)
-
-
-@pytest.fixture(scope="module")
-def switchboard():
-    """One listening server for the module, routed to each test's own sandbox (stopping a
-    server costs half a second of polling, too much to pay per test)."""
-    current = {}
-    server = serve(lambda environ, start_response: current["app"](environ, start_response))
-    yield server.url, current
-    server.stop()
 
 
 @pytest.fixture
