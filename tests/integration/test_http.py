@@ -1,0 +1,71 @@
+"""The shared HTTP layer: what is retried, how long it waits, and what the caller is told."""
+from __future__ import annotations
+
+import pytest
+import requests
+import responses
+
+from connectors.errors import ApiUnreachable, PermanentApiError, TransientApiError
+from connectors.http import ApiClient
+
+BASE = "https://api.vendor.test"
+
+
+def client(waits: list[float], **kwargs) -> ApiClient:
+    return ApiClient("vendor", BASE, sleep=waits.append, backoff=0.5, **kwargs)
+
+
+@responses.activate
+def test_a_429_waits_what_retry_after_says_then_succeeds():
+    responses.get(f"{BASE}/v1/things", status=429, headers={"Retry-After": "7"}, json={"message": "slow down"})
+    responses.get(f"{BASE}/v1/things", json={"ok": True})
+    waits: list[float] = []
+    assert client(waits).json("GET", "/v1/things") == {"ok": True}
+    assert len(waits) == 1 and 7 <= waits[0] <= 7 * 1.25
+
+
+@responses.activate
+def test_5xx_backs_off_exponentially_and_gives_up_with_a_transient_error():
+    responses.get(f"{BASE}/v1/things", status=503, json={"message": "maintenance"})
+    waits: list[float] = []
+    with pytest.raises(TransientApiError, match="503 after 3 attempts: maintenance"):
+        client(waits, max_retries=2).request("GET", "/v1/things")
+    assert len(waits) == 2 and 0.5 <= waits[0] <= 0.625 and 1.0 <= waits[1] <= 1.25
+
+
+@responses.activate
+def test_a_4xx_is_never_retried_and_carries_the_vendor_message():
+    responses.post(f"{BASE}/v1/labels", status=422, json={"message": "postal code does not match the city"})
+    waits: list[float] = []
+    with pytest.raises(PermanentApiError, match="422: postal code does not match the city") as caught:
+        client(waits).request("POST", "/v1/labels", json={})
+    assert waits == [] and caught.value.status == 422
+
+
+@responses.activate
+def test_a_truncated_get_is_read_again_but_a_truncated_post_is_not():
+    responses.get(f"{BASE}/v1/things", body='{"data": [1, 2')
+    responses.get(f"{BASE}/v1/things", json={"data": [1, 2, 3]})
+    responses.post(f"{BASE}/v1/refunds", body='{"id": "re_')
+    api = client([])
+    assert api.json("GET", "/v1/things") == {"data": [1, 2, 3]}
+    with pytest.raises(TransientApiError, match="not valid JSON"):
+        api.json("POST", "/v1/refunds")
+    assert len([c for c in responses.calls if c.request.method == "POST"]) == 1
+
+
+def test_an_unreachable_host_says_which_url_to_check():
+    waits: list[float] = []
+    api = ApiClient("vendor", "http://127.0.0.1:9", sleep=waits.append, max_retries=1, timeout=2)
+    with pytest.raises(ApiUnreachable, match=r"cannot reach http://127.0.0.1:9 .*check the API base URL"):
+        api.request("GET", "/v1/things")
+    assert len(waits) == 1
+
+
+@responses.activate
+def test_timeouts_are_retried_then_reported():
+    responses.get(f"{BASE}/v1/slow", body=requests.Timeout("read timed out"))
+    waits: list[float] = []
+    with pytest.raises(TransientApiError, match="timed out"):
+        client(waits, max_retries=1, timeout=3).request("GET", "/v1/slow")
+    assert len(waits) == 1
