@@ -28,12 +28,16 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def prepare(plan: DemoPlan) -> None:
-    """Migrate the warehouse and load the demo shop's opening stock (missing rows only)."""
+def prepare(plan: DemoPlan) -> int:
+    """Migrate the warehouse and load the demo shop's opening stock (missing rows only);
+    returns how many orders the warehouse already holds."""
     from config.world import load_world
     from connectors.sandbox.catalog import demo_stock
     from tasks.resources import resources
+    from sqlalchemy import func, select
+
     from warehouse.db import upgrade
+    from warehouse.schema import orders
     from warehouse.reference import sync_world
     from warehouse.stock import seed_stock
 
@@ -43,6 +47,7 @@ def prepare(plan: DemoPlan) -> None:
     with res.engine.begin() as conn:
         sync_world(conn, world, now=DEMO_START)
         seed_stock(conn, demo_stock(world))
+        return conn.execute(select(func.count()).select_from(orders)).scalar_one()
 
 
 def run_cycles(plan: DemoPlan, sandbox) -> None:
@@ -70,7 +75,9 @@ def run_demo(plan: DemoPlan) -> dict:
     from flows.refresh_metrics import refresh_metrics
     from tasks.resources import reset_resources, resources
 
-    prepare(plan)
+    if known := prepare(plan):
+        _say(f"the warehouse already holds {known} orders of this window: replaying it "
+             "(idempotent: nothing is added twice; `make clean` starts afresh)")
     world = load_world(resources().settings.world_file)
     with running_sandbox(world, start=DEMO_START, seed=plan.seed, orders_per_day=plan.orders_per_day) as sandbox:
         os.environ.update(sandbox.env)

@@ -18,22 +18,37 @@ def pull_window(cursor: datetime | None, *, as_of: datetime, overlap: timedelta,
     return (cursor - overlap) if cursor is not None else (as_of - lookback)
 
 
-@task(task_run_name="pull-orders {channel}", cache_policy=NONE, **TRANSIENT_RETRIES)
-def pull_orders(channel: str, as_of: datetime) -> dict[str, int]:
+def pull_and_store(channel: str, *, since: datetime, until: datetime, move_cursor: bool) -> dict[str, int]:
+    """Pull [since, until) from the channel, validate, store; the cursor (if moved) commits
+    with the orders, so nothing is lost and nothing doubled."""
     res = resources()
     with res.engine.begin() as conn:
-        cursor = read_cursor(conn, channel=channel, stream="orders")
         skus = known_skus(conn)
-    since = pull_window(cursor, as_of=as_of, overlap=timedelta(minutes=res.settings.pull_overlap_minutes),
-                        lookback=timedelta(days=res.settings.initial_lookback_days))
-    pulled = [record for page in res.storefront(channel).pull_orders(since=since, until=as_of) for record in page]
-    validated = validate_orders(pulled, world=res.world, known_skus=skus, ingested_at=as_of)
-    with res.engine.begin() as conn:  # orders and cursor commit together: nothing lost, nothing doubled
-        counts = insert_pulled(conn, validated, flow_run_id=current_flow_run_id(), at=as_of)
-        advance_cursor(conn, channel=channel, stream="orders", to=as_of, now=as_of)
+    pulled = [record for page in res.storefront(channel).pull_orders(since=since, until=until) for record in page]
+    validated = validate_orders(pulled, world=res.world, known_skus=skus, ingested_at=until)
+    with res.engine.begin() as conn:
+        counts = insert_pulled(conn, validated, flow_run_id=current_flow_run_id(), at=until)
+        if move_cursor:
+            advance_cursor(conn, channel=channel, stream="orders", to=until, now=until)
     counts = {"pulled": len(pulled), **counts}
     emit("cumplido.orders.pulled", resource=f"cumplido.channel.{channel}", payload=counts)
     if counts.get("quarantined"):
         emit("cumplido.orders.quarantined", resource=f"cumplido.channel.{channel}",
              payload={"quarantined": counts["quarantined"]})
     return counts
+
+
+@task(task_run_name="pull-orders {channel}", cache_policy=NONE, **TRANSIENT_RETRIES)
+def pull_orders(channel: str, as_of: datetime) -> dict[str, int]:
+    res = resources()
+    with res.engine.begin() as conn:
+        cursor = read_cursor(conn, channel=channel, stream="orders")
+    since = pull_window(cursor, as_of=as_of, overlap=timedelta(minutes=res.settings.pull_overlap_minutes),
+                        lookback=timedelta(days=res.settings.initial_lookback_days))
+    return pull_and_store(channel, since=since, until=as_of, move_cursor=True)
+
+
+@task(task_run_name="backfill-orders {channel}", cache_policy=NONE, **TRANSIENT_RETRIES)
+def backfill_orders(channel: str, since: datetime, until: datetime) -> dict[str, int]:
+    """Re-read a past window (e.g. after a storefront outage); the cursor is left alone."""
+    return pull_and_store(channel, since=since, until=until, move_cursor=False)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-SUBCOMMANDS = [[], ["demo"], ["db"], ["run"], ["sandbox"], ["channels"]]
+SUBCOMMANDS = [[], ["demo"], ["db"], ["run"], ["backfill"], ["sandbox"], ["channels"]]
 
 
 def cumplido(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

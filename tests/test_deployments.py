@@ -18,11 +18,15 @@ def deployments():
     return {d.name: d for d in model.deployments}
 
 
+SCHEDULED = ["fulfil-orders", "track-shipments", "process-returns", "refresh-metrics"]
+
+
 def test_one_deployment_per_flow(deployments):
-    assert set(deployments) == {"fulfil-orders", "track-shipments", "process-returns", "refresh-metrics"}
+    assert set(deployments) == {*SCHEDULED, "backfill"}
+    assert not deployments["backfill"].schedules  # on demand only
 
 
-@pytest.mark.parametrize("name", ["fulfil-orders", "track-shipments", "process-returns", "refresh-metrics"])
+@pytest.mark.parametrize("name", [*SCHEDULED, "backfill"])
 def test_every_entrypoint_loads_a_flow(deployments, name, monkeypatch):
     from prefect.flows import Flow, load_flow_from_entrypoint
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
 
+from flows.backfill import backfill
 from flows.fulfil_orders import fulfil_orders
 from flows.process_returns import process_returns
 from flows.refresh_metrics import refresh_metrics
@@ -180,3 +181,18 @@ def test_days_later_parcels_are_delivered_returned_restocked_and_refunded_once(m
            {k: before[k] for k in ("orders", "shipments", "refunds", "returns", "reservations")}
     assert len(shop.shipengine.labels()) == labels_before
     assert len([r for pi in refunds["payment_ref"] for r in shop.stripe.refunds_for(pi)]) == len(refunds)
+
+
+def test_backfill_recovers_a_missed_channel_without_touching_its_cursor(make_shop, engine):
+    shop = make_shop()
+    as_of = START + timedelta(days=1)
+    shop.clock.set(as_of)
+    fulfil_orders(as_of=as_of, channels=["shopify-main"])  # the outlet was missed
+    assert frame(engine, "select distinct channel from orders")["channel"].tolist() == ["shopify-main"]
+
+    result = backfill(since=START, until=as_of, channels=["shopify-outlet", "shopify-main"])
+    assert result["backfill_orders[shopify-main]"]["inserted"] == 0  # known orders are left alone
+    recovered = frame(engine, "select count(*) as n from orders where channel = 'shopify-outlet'")["n"][0]
+    assert recovered == result["backfill_orders[shopify-outlet]"]["inserted"] > 0
+    cursors = frame(engine, "select channel from sync_cursors where stream = 'orders'")["channel"].tolist()
+    assert cursors == ["shopify-main"]
