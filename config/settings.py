@@ -4,11 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_WORLD = Path(__file__).with_name("world.yaml")
-PLACEHOLDER_SECRETS = {"", "changeme", "sandbox", "sk_test_sandbox", "shpat_sandbox", "TEST_sandbox"}
+SANDBOX_SUFFIX = "sandbox"  # every simulator key above contains it
 
 
 class SettingsError(ValueError):
@@ -24,18 +24,32 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/cumplido.db"
     world_file: Path = DEFAULT_WORLD
 
-    # Outside systems. Base URLs point at the vendor in production and at the sandbox otherwise.
-    shopify_api_version: str = "2025-10"
+    # Credentials per vendor: the fallback when a world entry names none of its own. The
+    # defaults are the local simulators' keys, refused in production.
     shopify_access_token: SecretStr = SecretStr("shpat_sandbox")
-    stripe_api_base: str = "https://api.stripe.com"
+    shopify_api_version: str = "2025-10"
+    woocommerce_consumer_key: SecretStr = SecretStr("ck_sandbox")
+    woocommerce_consumer_secret: SecretStr = SecretStr("cs_sandbox")
+    tiendanube_access_token: SecretStr = SecretStr("tn_sandbox")
+    tiendanube_user_agent: str = "Cumplido (ops@example.com)"
     stripe_api_key: SecretStr = SecretStr("sk_test_sandbox")
-    shipengine_api_base: str = "https://api.shipengine.com"
+    paypal_client_id: SecretStr = SecretStr("paypal_sandbox_client")
+    paypal_client_secret: SecretStr = SecretStr("paypal_sandbox_secret")
+    mercadopago_access_token: SecretStr = SecretStr("TEST-sandbox")
     shipengine_api_key: SecretStr = SecretStr("TEST_sandbox")
+    easypost_api_key: SecretStr = SecretStr("EZTK_sandbox")
+    shippo_api_token: SecretStr = SecretStr("shippo_test_sandbox")
 
     # Set by `cumplido demo` / `cumplido sandbox serve`: where the local simulators listen.
     sandbox_shopify_url: str | None = None
+    sandbox_woocommerce_url: str | None = None
+    sandbox_tiendanube_url: str | None = None
     sandbox_stripe_url: str | None = None
+    sandbox_paypal_url: str | None = None
+    sandbox_mercadopago_url: str | None = None
     sandbox_shipengine_url: str | None = None
+    sandbox_easypost_url: str | None = None
+    sandbox_shippo_url: str | None = None
 
     http_timeout_seconds: float = Field(20.0, gt=0)
     http_max_retries: int = Field(4, ge=0, le=10)
@@ -61,14 +75,18 @@ class Settings(BaseSettings):
             raise ValueError(f"world file {path} does not exist: point CUMPLIDO_WORLD_FILE at a YAML file")
         return path
 
-    @model_validator(mode="after")
-    def _no_placeholder_secrets_in_production(self) -> "Settings":
-        if self.environment != "production":
-            return self
-        for name in ("shopify_access_token", "stripe_api_key", "shipengine_api_key"):
-            if getattr(self, name).get_secret_value() in PLACEHOLDER_SECRETS:
-                raise ValueError(f"CUMPLIDO_{name.upper()} is a placeholder; set the real credential")
-        return self
+    def credential(self, vendor: str, name: str) -> str:
+        """CUMPLIDO_<VENDOR>_<NAME>; in production a simulator key is refused, since it can
+        only mean the real credential was never set."""
+        value = getattr(self, f"{vendor}_{name}")
+        value = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if self.environment == "production" and (not value or SANDBOX_SUFFIX in value.lower()):
+            raise SettingsError(f"CUMPLIDO_{vendor.upper()}_{name.upper()} is a placeholder: set the real "
+                                f"credential, or reference one in the world file (env:VAR or prefect-secret:NAME)")
+        return value
+
+    def sandbox_url(self, kind: str) -> str | None:
+        return getattr(self, f"sandbox_{kind}_url", None)
 
 
 def load_settings(**overrides) -> Settings:

@@ -87,16 +87,35 @@ class Carrier(Frozen):
     services: tuple[Service, ...]
 
 
+StorefrontKind = Literal["shopify", "woocommerce", "tiendanube"]
+GatewayKind = Literal["stripe", "paypal", "mercadopago"]
+CarrierKind = Literal["shipengine", "easypost", "shippo"]
+
+
 class Channel(Frozen):
+    """A store. `credentials` maps a credential name (access_token, consumer_key, ...) to a
+    reference: `env:VAR` or `prefect-secret:BLOCK` (see config/secrets.py); a credential not
+    listed falls back to the CUMPLIDO_<VENDOR>_<NAME> setting."""
+
     id: str
-    kind: Literal["shopify"]
+    kind: StorefrontKind
     shop_domain: str
     api_base: str | None = None
+    credentials: dict[str, str] = Field(default_factory=dict)
 
 
 class Vendor(Frozen):
     kind: str
     api_base: str | None = None
+    credentials: dict[str, str] = Field(default_factory=dict)
+
+
+class PaymentGateway(Vendor):
+    kind: GatewayKind
+
+
+class CarrierAccount(Vendor):
+    kind: CarrierKind
 
 
 class SlaPromise(Frozen):
@@ -117,8 +136,8 @@ class Catalog(Frozen):
 
 class World(Frozen):
     channels: tuple[Channel, ...] = Field(min_length=1)
-    payment_gateway: Vendor
-    carrier_account: Vendor
+    payment_gateway: PaymentGateway
+    carrier_account: CarrierAccount
     warehouses: tuple[Warehouse, ...] = Field(min_length=1)
     carriers: tuple[Carrier, ...] = Field(min_length=1)
     default_service: str

@@ -148,7 +148,7 @@ class ShopifySandbox:
         order["_transactions"].append({
             "__typename": "OrderTransaction", "id": gid("OrderTransaction", 8_800_000_000_000 + shop.index * 10**9
                                                         + order["_seq"]),
-            "gateway": "stripe", "authorizationCode": payment_id, "kind": "SALE",
+            "gateway": getattr(self.payments, "name", "stripe"), "authorizationCode": payment_id, "kind": "SALE",
             "status": TRANSACTION_STATUS[plan["outcome"]], "amountSet": money(plan["amount_cents"] / 100),
             "createdAt": order["createdAt"], "processedAt": order["createdAt"]})
 

@@ -40,6 +40,8 @@ def _unix(moment: datetime) -> int:
 
 
 class StripeSandbox:
+    name = "stripe"  # the gateway name storefront simulators record on their orders
+
     def __init__(self, *, clock: SimClock, seed: int, api_key: str = SANDBOX_API_KEY, faults: Faults | None = None):
         self.clock = clock
         self.api_key = api_key

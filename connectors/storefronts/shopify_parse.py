@@ -139,8 +139,10 @@ def _address(address: dict | None) -> Address | None:
 
 
 def _payment_ref(transactions: list[dict]) -> str | None:
+    """The gateway's reference of the sale (a Stripe PaymentIntent, PayPal order, Mercado Pago
+    payment): whichever gateway took it, the configured PaymentGateway verifies it."""
     refs = [t.get("authorizationCode") for t in transactions
-            if (t.get("gateway") or "").lower() == "stripe" and t.get("kind") in ("SALE", "AUTHORIZATION", "CAPTURE")]
+            if t.get("kind") in ("SALE", "AUTHORIZATION", "CAPTURE") and (t.get("gateway") or "").lower() != "manual"]
     return next((r for r in refs if r), None)
 
 

@@ -59,7 +59,7 @@ def test_every_pulled_order_is_stored_or_quarantined(make_shop, engine):
 
     stored = frame(engine, "select order_id from orders")
     parked = frame(engine, "select external_id, reason from quarantine where stream = 'orders'")
-    truth = sum(len(shop.shopify.orders_as_of(c.shop_domain, as_of)) for c in shop_world(shop))
+    truth = sum(len(shop['shopify'].orders_as_of(c.shop_domain, as_of)) for c in shop_world(shop))
     assert len(parked) > 0 and len(stored) > 0
     assert len(stored) + len(parked) == truth
     assert parked["reason"].str.len().gt(0).all()
@@ -89,7 +89,7 @@ def test_carrier_failing_midway_never_buys_a_label_twice(make_shop, engine, no_t
     fulfil_orders(as_of=as_of)
     ours = frame(engine, "select idempotency_key from shipments where direction = 'outbound' "
                          "and label_status = 'purchased'")
-    theirs = shop.shipengine.labels()
+    theirs = shop['shipengine'].labels()
     assert len(theirs) == len(ours) == breaker.purchases
     waved = frame(engine, "select count(*) as n from orders where status in ('label_booked')")["n"][0]
     assert waved == len(ours)
@@ -162,7 +162,7 @@ def test_days_later_parcels_are_delivered_returned_restocked_and_refunded_once(m
     refunds = frame(engine, "select * from refunds")
     assert delivered > 0
     assert len(refunds) > 0 and (refunds["status"] == "succeeded").all()
-    stripe_refunds = [r for pi in refunds["payment_ref"] for r in shop.stripe.refunds_for(pi)]
+    stripe_refunds = [r for pi in refunds["payment_ref"] for r in shop['stripe'].refunds_for(pi)]
     assert len(stripe_refunds) == len(refunds)  # one refund per return at the gateway too
     restocked = frame(engine, "select count(*) as n from return_lines where disposition = 'restocked'")["n"][0]
     quarantined = frame(engine, "select count(*) as n from return_lines where disposition = 'quarantined'")["n"][0]
@@ -171,7 +171,7 @@ def test_days_later_parcels_are_delivered_returned_restocked_and_refunded_once(m
     assert len(facts) == table_counts(engine)["orders"] and facts["is_delivered"].any()
     assert len(frame(engine, "select * from mart_fulfillment_daily")) > 0
 
-    before, labels_before = table_counts(engine), len(shop.shipengine.labels())
+    before, labels_before = table_counts(engine), len(shop['shipengine'].labels())
     fulfil_orders(as_of=first_day)  # the same window again: nothing doubles
     for as_of in days[-2:]:
         track_shipments(as_of=as_of)
@@ -179,8 +179,8 @@ def test_days_later_parcels_are_delivered_returned_restocked_and_refunded_once(m
     after = table_counts(engine)
     assert {k: after[k] for k in ("orders", "shipments", "refunds", "returns", "reservations")} == \
            {k: before[k] for k in ("orders", "shipments", "refunds", "returns", "reservations")}
-    assert len(shop.shipengine.labels()) == labels_before
-    assert len([r for pi in refunds["payment_ref"] for r in shop.stripe.refunds_for(pi)]) == len(refunds)
+    assert len(shop['shipengine'].labels()) == labels_before
+    assert len([r for pi in refunds["payment_ref"] for r in shop['stripe'].refunds_for(pi)]) == len(refunds)
 
 
 def test_backfill_recovers_a_missed_channel_without_touching_its_cursor(make_shop, engine):

@@ -23,8 +23,22 @@ def test_a_negative_timeout_is_refused_with_the_variable_name(monkeypatch):
 
 def test_production_refuses_placeholder_credentials(monkeypatch):
     monkeypatch.setenv("CUMPLIDO_ENVIRONMENT", "production")
-    with pytest.raises(SettingsError, match="placeholder"):
-        load_settings()
+    settings = load_settings()
+    with pytest.raises(SettingsError, match="CUMPLIDO_STRIPE_API_KEY is a placeholder"):
+        settings.credential("stripe", "api_key")
+    monkeypatch.setenv("CUMPLIDO_STRIPE_API_KEY", "sk_live_51Hxyz")
+    assert load_settings().credential("stripe", "api_key") == "sk_live_51Hxyz"
+
+
+def test_credentials_can_be_referenced_from_the_environment(monkeypatch):
+    from config.secrets import resolve_secret
+
+    monkeypatch.setenv("SHOP_MAIN_TOKEN", "shpat_real")
+    assert resolve_secret("env:SHOP_MAIN_TOKEN", what="channel main access_token") == "shpat_real"
+    with pytest.raises(SettingsError, match="MISSING_VAR is not set"):
+        resolve_secret("env:MISSING_VAR", what="channel main access_token")
+    with pytest.raises(SettingsError, match="not a credential reference"):
+        resolve_secret("shpat_inline", what="channel main access_token")
 
 
 def test_a_missing_world_file_is_named(monkeypatch, tmp_path):
