@@ -82,8 +82,8 @@ def run_demo(plan: DemoPlan) -> dict:
     with running_sandbox(world, start=DEMO_START, seed=plan.seed, orders_per_day=plan.orders_per_day) as sandbox:
         os.environ.update(sandbox.env)
         reset_resources()
-        _say(f"sandbox shops, Stripe and ShipEngine listening on 127.0.0.1; simulating {plan.days} days "
-             f"from {DEMO_START:%Y-%m-%d} ({len(plan.cycles())} fulfilment cycles)")
+        _say(f"simulators ({', '.join(sandbox.simulators)}) listening on 127.0.0.1; simulating {plan.days} "
+             f"days from {DEMO_START:%Y-%m-%d} ({len(plan.cycles())} fulfilment cycles)")
         run_cycles(plan, sandbox)
         end = plan.cycles()[-1]
         return refresh_metrics(as_of=end)["refresh_metrics"]
