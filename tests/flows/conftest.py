@@ -29,6 +29,7 @@ def world():
 @pytest.fixture
 def make_shop(prefect_harness, engine, db_url, world, monkeypatch):
     """make_shop(**options) → a running sandbox the flows talk to, warehouse seeded with stock."""
+    from config.world import load_world
     from connectors.sandbox.catalog import demo_stock
     from connectors.sandbox.world import running_sandbox
     from tasks.resources import reset_resources
@@ -42,10 +43,17 @@ def make_shop(prefect_harness, engine, db_url, world, monkeypatch):
         seed_stock(conn, demo_stock(world))
     contexts = []
 
-    def make(**options):
+    def make(*, world_file=None, **options):
+        """world_file: another world (storefront x payment x carrier); default: the default world."""
+        shop_world = world
+        if world_file is not None:
+            shop_world = load_world(world_file)
+            monkeypatch.setenv("CUMPLIDO_WORLD_FILE", str(world_file))
+            with engine.begin() as conn:
+                sync_world(conn, shop_world, now=START)
         options.setdefault("orders_per_day", 10.0)
         options.setdefault("seed", 11)
-        context = running_sandbox(world, start=START, **options)
+        context = running_sandbox(shop_world, start=START, **options)
         sandbox = context.__enter__()
         contexts.append(context)
         for key, value in sandbox.env.items():

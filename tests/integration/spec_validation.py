@@ -35,6 +35,13 @@ class VendorSpec:
 
 STRIPE = VendorSpec("stripe", "stripe/spec3.yaml", "https://api.stripe.com")
 SHIPENGINE = VendorSpec("shipengine", "shipengine/openapi.yaml", "https://api.shipengine.com")
+# Shippo publishes OpenAPI 3.1 (openapi-core reads it as such); none of the fixups above apply.
+SHIPPO = VendorSpec("shippo", "shippo/public-api.yaml", "https://api.goshippo.com")
+# PayPal publishes one document per API: orders are read from Orders v2, refunds made through
+# Payments v2; the OAuth2 token service is in neither.
+PAYPAL_ORDERS = VendorSpec("paypal orders v2", "paypal/checkout_orders_v2.json", "https://api-m.sandbox.paypal.com")
+PAYPAL_PAYMENTS = VendorSpec("paypal payments v2", "paypal/payments_payment_v2.json",
+                             "https://api-m.sandbox.paypal.com")
 
 
 def _walk(node: Any, visit: Callable[[dict], None]) -> None:
