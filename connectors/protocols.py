@@ -1,4 +1,7 @@
-"""One Protocol per kind of outside system. Implementations normalise to domain.records."""
+"""One Protocol per kind of outside system. Implementations normalise to domain.records.
+
+Times passed in are naive UTC (the warehouse's convention); implementations must also accept
+aware ones. Times returned may be aware UTC: the domain normalises them."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal, Protocol
 
 import numpy as np
@@ -22,7 +22,6 @@ from graphql import GraphQLError, execute, parse, validate
 from werkzeug.wrappers import Request, Response
 
 from config.world import World
-from connectors.sandbox.catalog import demo_catalog
 from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults, with_faults
 from connectors.sandbox.shopify_cost import (
@@ -30,7 +29,7 @@ from connectors.sandbox.shopify_cost import (
 )
 from connectors.sandbox.shopify_graphql import admin_schema
 from connectors.sandbox.shopify_orders import (
-    OrderFactory, Shares, day_rng, gid, make_return, money, return_plan, utc,
+    Shares, charge, factory_for, gid, make_return, money, orders_through, return_plan, utc,
 )
 from connectors.sandbox.shopify_state import ShopState, ceil_second, order_snapshot, return_snapshot
 
@@ -88,7 +87,7 @@ class ShopifySandbox:
                 self.shops[channel.shop_domain] = ShopState(domain=channel.shop_domain, index=len(self.shops),
                                                             bucket=bucket)
         self._lock = threading.RLock()
-        self._factory: OrderFactory | None = None   # built on first use: Faker takes a moment
+        self._orders_factory = factory_for(world, shares=self.shares, orders_per_day=orders_per_day)
         self.wsgi_app = with_faults(self._serve, self.faults, error_body=_fault_body)
 
     def __call__(self, environ, start_response):
@@ -121,30 +120,14 @@ class ShopifySandbox:
         return shop
 
     def _generate_through(self, shop: ShopState, last_day: date) -> None:
-        day = shop.generated_through + timedelta(days=1) if shop.generated_through else self.start.date()
-        while day <= last_day:
-            orders = self._orders_factory().day(day_rng(self.seed, shop.index, day), day=day,
-                                                not_before=self.start, shop_index=shop.index, first_seq=shop.next_seq)
-            for order in orders:
-                self._charge(shop, order)
-                shop.add(order)
-            shop.next_seq += len(orders)
-            shop.generated_through = day
-            day += timedelta(days=1)
-
-    def _orders_factory(self) -> OrderFactory:
-        if self._factory is None:
-            from faker import Faker
-            self._factory = OrderFactory(catalog=demo_catalog(self.world), sla_codes=list(self.world.sla),
-                                         shares=self.shares, faker=Faker("en_US"), orders_per_day=self.orders_per_day)
-        return self._factory
+        for order in orders_through(self._orders_factory(), shop, last_day=last_day, seed=self.seed, start=self.start):
+            self._charge(shop, order)
+            shop.add(order)
 
     def _charge(self, shop: ShopState, order: dict) -> None:
         plan = order["_payment"]
-        payment_id = self.payments.create_payment_intent(
-            amount_cents=plan["amount_cents"], currency="usd", outcome=plan["outcome"],
-            created_at=order["createdAt"], settle_at=plan["settle_at"],
-            metadata={"shop": shop.domain, "shopify_order_id": order["id"], "shopify_order_name": order["name"]})
+        payment_id = charge(self.payments, order, metadata={
+            "shop": shop.domain, "shopify_order_id": order["id"], "shopify_order_name": order["name"]})
         order["_transactions"].append({
             "__typename": "OrderTransaction", "id": gid("OrderTransaction", 8_800_000_000_000 + shop.index * 10**9
                                                         + order["_seq"]),

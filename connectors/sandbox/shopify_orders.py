@@ -59,6 +59,46 @@ def day_rng(seed: int, shop_index: int, day: date, salt: int = 0) -> np.random.G
     return np.random.default_rng([seed, shop_index, day.toordinal(), salt])
 
 
+def factory_for(world, *, shares: Shares, orders_per_day: float):
+    """A getter for the world's OrderFactory, built on first use (Faker takes a moment)."""
+    built: list[OrderFactory] = []
+
+    def get() -> OrderFactory:
+        if not built:
+            from faker import Faker
+            from connectors.sandbox.catalog import demo_catalog
+            built.append(OrderFactory(catalog=demo_catalog(world), sla_codes=list(world.sla), shares=shares,
+                                      faker=Faker("en_US"), orders_per_day=orders_per_day))
+        return built[0]
+
+    return get
+
+
+def orders_through(factory: "OrderFactory", state, *, last_day: date, seed: int, start: datetime,
+                   salt: int = 0) -> list[dict]:
+    """The orders of the days after state.generated_through up to last_day, in placing order.
+    Each shop (state.index) gets its own deterministic stream per day; numbering goes on across
+    days; state.next_seq and state.generated_through advance."""
+    day = state.generated_through + timedelta(days=1) if state.generated_through else start.date()
+    placed: list[dict] = []
+    while day <= last_day:
+        orders = factory.day(day_rng(seed, state.index, day, salt=salt), day=day, not_before=start,
+                             shop_index=state.index, first_seq=state.next_seq)
+        placed += orders
+        state.next_seq += len(orders)
+        state.generated_through = day
+        day += timedelta(days=1)
+    return placed
+
+
+def charge(payments, order: dict, *, metadata: dict[str, str]) -> str:
+    """Pay for an order at the gateway simulator as its checkout would; returns the gateway's reference."""
+    plan = order["_payment"]
+    return payments.create_payment_intent(
+        amount_cents=plan["amount_cents"], currency="usd", outcome=plan["outcome"],
+        created_at=order["createdAt"], settle_at=plan["settle_at"], metadata=metadata)
+
+
 class OrderFactory:
     """Builds one shop's orders for one day; numbering continues across days."""
 

@@ -17,18 +17,17 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 from werkzeug.wrappers import Request
 
 from config.world import World
-from connectors.sandbox.catalog import demo_catalog
 from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults, with_faults
 from connectors.sandbox.shopify import PaymentIssuer
 from connectors.sandbox.shopify_cost import LeakyBucket
-from connectors.sandbox.shopify_orders import OrderFactory, Shares, day_rng, return_plan, utc
+from connectors.sandbox.shopify_orders import Shares, charge, factory_for, orders_through, return_plan, utc
 from connectors.sandbox.tiendanube_http import TiendanubeApi, error_body
 from connectors.sandbox.tiendanube_orders import (
     StoreState, order_snapshot, render_order, return_snapshot, stamp, touch,
@@ -65,7 +64,7 @@ class TiendanubeSandbox:
                 self.stores[channel.shop_domain] = StoreState(domain=channel.shop_domain, index=len(self.stores),
                                                               bucket=bucket)
         self._lock = threading.RLock()
-        self._factory: OrderFactory | None = None     # built on first use: Faker takes a moment
+        self._orders_factory = factory_for(world, shares=self.shares, orders_per_day=orders_per_day)
         self.api = TiendanubeApi(self, duplicate_share=duplicate_share, shuffle_share=shuffle_share,
                                  max_results=max_results, rng=random.Random(seed))
         self.wsgi_app = with_faults(self._serve, self.faults, error_body=error_body)
@@ -103,30 +102,14 @@ class TiendanubeSandbox:
         return store
 
     def _generate_through(self, store: StoreState, last_day: date) -> None:
-        day = store.generated_through + timedelta(days=1) if store.generated_through else self.start.date()
-        while day <= last_day:
-            rng = day_rng(self.seed, store.index, day, salt=DAY_SALT)
-            orders = self._orders_factory().day(rng, day=day, not_before=self.start, shop_index=store.index,
-                                                first_seq=store.next_seq)
-            for src in orders:
-                store.add(self._charged(store, src))
-            store.next_seq += len(orders)
-            store.generated_through = day
-            day += timedelta(days=1)
-
-    def _orders_factory(self) -> OrderFactory:
-        if self._factory is None:
-            from faker import Faker
-            self._factory = OrderFactory(catalog=demo_catalog(self.world), sla_codes=list(self.world.sla),
-                                         shares=self.shares, faker=Faker("en_US"), orders_per_day=self.orders_per_day)
-        return self._factory
+        placed = orders_through(self._orders_factory(), store, last_day=last_day, seed=self.seed, start=self.start,
+                                salt=DAY_SALT)
+        for src in placed:
+            store.add(self._charged(store, src))
 
     def _charged(self, store: StoreState, src: dict) -> dict:
-        plan = src["_payment"]
-        payment_id = self.payments.create_payment_intent(
-            amount_cents=plan["amount_cents"], currency="usd", outcome=plan["outcome"],
-            created_at=src["createdAt"], settle_at=plan["settle_at"],
-            metadata={"store": store.domain, "tiendanube_order_number": str(100 + src["_seq"])})
+        payment_id = charge(self.payments, src, metadata={
+            "store": store.domain, "tiendanube_order_number": str(100 + src["_seq"])})
         return render_order(src, store=store, gateway=getattr(self.payments, "name", "stripe"), payment_id=payment_id)
 
     @staticmethod

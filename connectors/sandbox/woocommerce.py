@@ -34,11 +34,10 @@ from werkzeug.wrappers import Request, Response
 
 from config.world import World
 from connectors.sandbox import woocommerce_api as api
-from connectors.sandbox.catalog import demo_catalog
 from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults, with_faults
 from connectors.sandbox.shopify import PaymentIssuer
-from connectors.sandbox.shopify_orders import OrderFactory, Shares
+from connectors.sandbox.shopify_orders import Shares, factory_for
 from connectors.sandbox.woocommerce_access import ApiKey, RateLimiter, fault_body, refuse_anonymous
 from connectors.sandbox.woocommerce_orders import (
     CORE_STATUSES, WEIGHT_PER_KG, SimOrder, order_snapshot, render_order, render_product, utc,
@@ -75,7 +74,8 @@ class WooCommerceSandbox:
         self.clock, self.world, self.orders_per_day = clock, world, orders_per_day
         shares = Shares(malformed_share, return_share, damaged_share, mismatch_share, pending_share, failed_share)
         self.sim = Simulation(seed=seed, start=utc(start), shares=shares, payments=payments, deliveries=deliveries,
-                              return_status=return_status, factory=self._orders_factory)
+                              return_status=return_status,
+                              factory=factory_for(world, shares=shares, orders_per_day=orders_per_day))
         self.api_key = ApiKey(consumer_key, consumer_secret, key_permissions, strip_authorization)
         self.limiter = RateLimiter(rate_limit, rate_window, monotonic)
         self.shipment_tracking, self.return_status = shipment_tracking, return_status
@@ -89,7 +89,6 @@ class WooCommerceSandbox:
         self.faults = faults or Faults(seed=seed)
         self._rng = random.Random(seed)                  # duplicate and shuffled pages
         self._lock = threading.RLock()
-        self._factory: OrderFactory | None = None   # built on first use: Faker takes a moment
         self.wsgi_app = with_faults(self._serve, self.faults, error_body=fault_body)
 
     def __call__(self, environ, start_response):
@@ -114,14 +113,6 @@ class WooCommerceSandbox:
         shop = self.shops[shop_domain]
         shop.catch_up(self.sim, through=moment, now=utc(self.clock.now()))
         return shop
-
-    def _orders_factory(self) -> OrderFactory:
-        if self._factory is None:
-            from faker import Faker
-            self._factory = OrderFactory(catalog=demo_catalog(self.world), sla_codes=list(self.world.sla),
-                                         shares=self.sim.shares, faker=Faker("en_US"),
-                                         orders_per_day=self.orders_per_day)
-        return self._factory
 
     # --- HTTP ------------------------------------------------------------------------------
 
@@ -190,7 +181,7 @@ class WooCommerceSandbox:
         return 200, [api.render_note(order, n, base=base, tz=self.tz) for n in notes], []
 
     def _products(self, request, shop, now, base):
-        rows, include = self._orders_factory().catalog, api.id_list(request.args, "include")
+        rows, include = self.sim.factory().catalog, api.id_list(request.args, "include")
         created = self.sim.start - timedelta(days=90)
         products = [render_product(r, i, unit=self.weight_unit, base=base, created=created, tz=self.tz)
                     for i, r in enumerate(rows)]

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 
 from connectors.sandbox.shopify import PaymentIssuer
-from connectors.sandbox.shopify_orders import OrderFactory, Shares, day_rng
+from connectors.sandbox.shopify_orders import OrderFactory, Shares, charge, orders_through
 from connectors.sandbox.woocommerce_orders import (
     RETURN_REASON_META, SimOrder, build_order, ceil_second, order_id, return_plan, utc,
 )
@@ -59,25 +59,16 @@ class ShopState:
             self.awaiting[order.id] = order
 
     def _generate_through(self, sim: Simulation, last_day: date) -> None:
-        day = self.generated_through + timedelta(days=1) if self.generated_through else sim.start.date()
         gateway = getattr(sim.payments, "name", "stripe")
-        while day <= last_day:
-            sources = sim.factory().day(day_rng(sim.seed, self.index, day, salt=SALT), day=day,
-                                        not_before=sim.start, shop_index=self.index, first_seq=self.next_seq)
-            for seq, source in enumerate(sources, start=self.next_seq):
-                plan = source["_payment"]
-                ref = sim.payments.create_payment_intent(
-                    amount_cents=plan["amount_cents"], currency="usd", outcome=plan["outcome"],
-                    created_at=source["createdAt"], settle_at=plan["settle_at"],
-                    metadata={"shop": self.domain, "woocommerce_order_id": str(order_id(seq))})
-                order = build_order(source, seq=seq, gateway=gateway, payment_ref=ref)
-                self.orders.append(order)
-                self.by_id[order.id] = order
-                if order.status == "on-hold":
-                    self.settling.append(order)
-            self.next_seq += len(sources)
-            self.generated_through = day
-            day += timedelta(days=1)
+        for source in orders_through(sim.factory(), self, last_day=last_day, seed=sim.seed, start=sim.start,
+                                     salt=SALT):
+            seq = source["_seq"]
+            ref = charge(sim.payments, source, metadata={"shop": self.domain, "woocommerce_order_id": str(order_id(seq))})
+            order = build_order(source, seq=seq, gateway=gateway, payment_ref=ref)
+            self.orders.append(order)
+            self.by_id[order.id] = order
+            if order.status == "on-hold":
+                self.settling.append(order)
 
     def _settle(self, now: datetime) -> None:
         for order in [o for o in self.settling if o.payment["settle_at"] <= now]:

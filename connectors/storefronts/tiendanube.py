@@ -81,6 +81,7 @@ class TiendanubeStorefront:
     # --- the Storefront protocol ---------------------------------------------------------
 
     def pull_orders(self, *, since: datetime, until: datetime) -> Iterator[list[ChannelOrder | Malformed]]:
+        since, until = tn.aware(since), tn.aware(until)
         params = {"fields": tn.ORDER_FIELDS}
         for page, items in enumerate(self._window("orders", params, "updated_at", since, until), start=1):
             records = [tn.parse_order(self.channel, item) for item in items]
@@ -91,6 +92,7 @@ class TiendanubeStorefront:
             yield records
 
     def pull_return_requests(self, *, since: datetime, until: datetime) -> Iterator[list[ReturnRequest | Malformed]]:
+        since, until = tn.aware(since), tn.aware(until)
         params = {"namespace": tn.RETURN_NAMESPACE, "key": tn.RETURN_KEY}
         for items in self._window("metafields/orders", params, "updated_at", since, until):
             found = [tn.parse_return(self.channel, item) for item in items]

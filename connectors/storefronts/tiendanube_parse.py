@@ -34,10 +34,14 @@ NO_PAYMENT_REFERENCE = ("offline", "not-provided", "custom")
 RETURN_NAMESPACE, RETURN_KEY = "returns", "request"
 
 
+def aware(moment: datetime) -> datetime:
+    """Cumplido passes naive UTC; Tiendanube answers with offsets: compare both as aware UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def iso(moment: datetime) -> str:
     """A timestamp as Tiendanube's date filters take it (ISO 8601 with offset)."""
-    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-    return moment.isoformat(timespec="seconds")
+    return aware(moment).isoformat(timespec="seconds")
 
 
 def parse_datetime(text: str) -> datetime:

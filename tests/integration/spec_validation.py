@@ -221,7 +221,10 @@ class ContractRecorder:
 
 def validate_exchange(openapi, response: requests.Response, *, base_url: str, server: str) -> list[str]:
     """Spec violations of one exchange, as readable lines (empty when it conforms)."""
-    from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+    from openapi_core.contrib.requests import (
+        RequestsOpenAPIRequest,
+        RequestsOpenAPIResponse,
+    )
 
     request = _as_if_sent_to(response.request, base_url=base_url, server=server)
     label = f"{request.method} {urlsplit(request.url).path} -> {response.status_code}"

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -23,22 +23,20 @@ from jsonschema import Draft202012Validator
 from config.settings import DEFAULT_WORLD
 from config.world import load_world
 from connectors.carriers.easypost import (
-    EasyPostCarrier, parse_easypost_webhook, tracking_update_from_event, verify_easypost_webhook,
+    EasyPostCarrier,
+    parse_easypost_webhook,
+    tracking_update_from_event,
+    verify_easypost_webhook,
 )
 from connectors.carriers.easypost_parse import address_payload, canonical_state
 from connectors.errors import PermanentApiError, TransientApiError
 from connectors.protocols import Carrier
-from connectors.sandbox.clock import SimClock
 from connectors.sandbox.easypost import SANDBOX_API_KEY, EasyPostSandbox
 from connectors.sandbox.faults import Faults
 from connectors.webhooks import WebhookRejected
 from domain.records import Address, ParcelRequest
+from tests.integration.common import CUSTOMERS, PROGRESS
 
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
-PROGRESS = {"pre_transit": 0, "in_transit": 1, "out_for_delivery": 2, "delivered": 3}
-CUSTOMERS = [Address("Ann Lee", "1 Main St", "Austin", "TX", "78701", "US"),
-             Address("Bo Diaz", "9 Elm Ave", "Albany", "NY", "12207", "US", phone="+1 518 555 0199"),
-             Address("Cy Park", "4 Bay Rd", "Seattle", "WA", "98101", "US")]
 ACCOUNT_IDS = {"usps": "ca_b25657e9896e4d63ac8151ac346ac41e", "ups": "ca_7f3a0c6d2e9b4c18a5d1e0f4b6c2a9d3"}
 
 # ---- shapes of the real payloads (keys and types as recorded; nothing more, nothing less) ----
@@ -173,11 +171,6 @@ def world():
 
 
 @pytest.fixture
-def clock() -> SimClock:
-    return SimClock(NOW)
-
-
-@pytest.fixture
 def make_sandbox(world, clock, switchboard):
     def make(**options) -> EasyPostSandbox:
         sandbox = EasyPostSandbox(clock=clock, world=world, seed=5, **options)
@@ -189,16 +182,6 @@ def make_sandbox(world, clock, switchboard):
 @pytest.fixture
 def sandbox(make_sandbox) -> EasyPostSandbox:
     return make_sandbox()
-
-
-@pytest.fixture
-def url(switchboard) -> str:
-    return switchboard[0]
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 @pytest.fixture

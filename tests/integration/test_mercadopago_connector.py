@@ -15,17 +15,20 @@ import requests
 from jsonschema import Draft202012Validator
 
 from config.settings import DEFAULT_WORLD
-from config.world import PaymentGateway as GatewayEntry, load_world
+from config.world import PaymentGateway as GatewayEntry
+from config.world import load_world
 from connectors.errors import PermanentApiError
-from connectors.payments.mercadopago import MercadoPagoGateway, verify_mercadopago_webhook
+from connectors.payments.mercadopago import (
+    MercadoPagoGateway,
+    verify_mercadopago_webhook,
+)
 from connectors.payments.mercadopago_parse import PAYMENT_STATUS, parse_payment
 from connectors.protocols import PaymentGateway
-from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.mercadopago import SANDBOX_ACCESS_TOKEN, MercadoPagoSandbox
 from connectors.sandbox.world import build_sandbox
+from tests.integration.common import NOW
 
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
 WINDOW_START = NOW - timedelta(days=2)
 AUTH = {"Authorization": f"Bearer {SANDBOX_ACCESS_TOKEN}"}
 
@@ -140,11 +143,6 @@ class ShapeRecorder:
 
 
 @pytest.fixture
-def clock() -> SimClock:
-    return SimClock(NOW)
-
-
-@pytest.fixture
 def make_sandbox(clock, switchboard):
     def make(**options) -> MercadoPagoSandbox:
         sandbox = MercadoPagoSandbox(clock=clock, seed=11, **options)
@@ -156,16 +154,6 @@ def make_sandbox(clock, switchboard):
 @pytest.fixture
 def sandbox(make_sandbox) -> MercadoPagoSandbox:
     return make_sandbox()
-
-
-@pytest.fixture
-def url(switchboard) -> str:
-    return switchboard[0]
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ and the OAuth2 token (in neither spec) against the shape PayPal documents for it
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
@@ -15,18 +15,25 @@ from connectors.errors import PermanentApiError
 from connectors.payments.paypal import PayPalGateway
 from connectors.payments.paypal_parse import payment_from_order
 from connectors.protocols import PaymentGateway
-from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults
-from connectors.sandbox.paypal import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, PayPalSandbox
+from connectors.sandbox.paypal import (
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    PayPalSandbox,
+)
+from tests.integration.common import NOW
 from tests.integration.spec_validation import (
-    PAYPAL_ORDERS, PAYPAL_PAYMENTS, ContractRecorder, spec_or_skip, validate_exchange,
+    PAYPAL_ORDERS,
+    PAYPAL_PAYMENTS,
+    ContractRecorder,
+    spec_or_skip,
+    validate_exchange,
 )
 
 # openapi-core cannot check OAuth2 security schemes and warns on every exchange; the sandbox
 # itself refuses requests without a live bearer token, and tests below assert that.
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
 
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
 SINCE = NOW - timedelta(days=2)
 # The token answer as PayPal documents it (developer.paypal.com/api/rest/authentication/, sample
 # response) and as SDKs deserialise it (paypal-rs `AccessToken`: scope, access_token, token_type,
@@ -91,11 +98,6 @@ class PayPalContract:
 
 
 @pytest.fixture
-def clock() -> SimClock:
-    return SimClock(NOW)
-
-
-@pytest.fixture
 def sandbox(clock, switchboard) -> PayPalSandbox:
     sandbox = PayPalSandbox(clock=clock, seed=11)
     switchboard[1]["app"] = sandbox.wsgi_app
@@ -105,11 +107,6 @@ def sandbox(clock, switchboard) -> PayPalSandbox:
 @pytest.fixture
 def url(sandbox, switchboard) -> str:
     return switchboard[0]
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 @pytest.fixture

@@ -3,37 +3,24 @@ every exchange against ShipEngine's official OpenAPI spec."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 import requests
 
-from config.settings import DEFAULT_WORLD
-from config.world import load_world
 from connectors.carriers.shipengine import ShipEngineCarrier
 from connectors.errors import PermanentApiError, TransientApiError
 from connectors.protocols import Carrier
-from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.shipengine import SANDBOX_API_KEY, ShipEngineSandbox
 from domain.records import Address, ParcelRequest
-from tests.integration.spec_validation import SHIPENGINE, ContractRecorder, spec_or_skip, validate_exchange
-
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
-PROGRESS = {"pre_transit": 0, "in_transit": 1, "out_for_delivery": 2, "delivered": 3}
-CUSTOMERS = [Address("Ann Lee", "1 Main St", "Austin", "TX", "78701", "US"),
-             Address("Bo Diaz", "9 Elm Ave", "Albany", "NY", "12207", "US", phone="+1 518 555 0199"),
-             Address("Cy Park", "4 Bay Rd", "Seattle", "WA", "98101", "US")]
-
-
-@pytest.fixture(scope="module")
-def world():
-    return load_world(DEFAULT_WORLD)
-
-
-@pytest.fixture
-def clock() -> SimClock:
-    return SimClock(NOW)
+from tests.integration.common import CUSTOMERS, PROGRESS
+from tests.integration.spec_validation import (
+    SHIPENGINE,
+    ContractRecorder,
+    spec_or_skip,
+    validate_exchange,
+)
 
 
 @pytest.fixture
@@ -48,16 +35,6 @@ def make_sandbox(world, clock, switchboard):
 @pytest.fixture
 def sandbox(make_sandbox) -> ShipEngineSandbox:
     return make_sandbox()
-
-
-@pytest.fixture
-def url(switchboard) -> str:
-    return switchboard[0]
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 @pytest.fixture

@@ -3,40 +3,31 @@ exchange against Shippo's official OpenAPI 3.1 spec (public-api.yaml, API versio
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 import yaml
 
-from config.settings import DEFAULT_WORLD
-from config.world import load_world
 from connectors.carriers.shippo import ShippoCarrier
-from connectors.carriers.shippo_parse import API_VERSION, SERVICE_TOKENS, canonical_state
+from connectors.carriers.shippo_parse import (
+    API_VERSION,
+    SERVICE_TOKENS,
+    canonical_state,
+)
 from connectors.errors import PermanentApiError, TransientApiError
 from connectors.protocols import Carrier
-from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.shippo import SANDBOX_API_TOKEN, ShippoSandbox
 from domain.records import Address, ParcelRequest
-from tests.integration.spec_validation import SHIPPO, ContractRecorder, spec_or_skip, validate_exchange
-
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
-PROGRESS = {"pre_transit": 0, "in_transit": 1, "out_for_delivery": 2, "delivered": 3}
-CUSTOMERS = [Address("Ann Lee", "1 Main St", "Austin", "TX", "78701", "US"),
-             Address("Bo Diaz", "9 Elm Ave", "Albany", "NY", "12207", "US", phone="+1 518 555 0199"),
-             Address("Cy Park", "4 Bay Rd", "Seattle", "WA", "98101", "US")]
-
-
-@pytest.fixture(scope="module")
-def world():
-    return load_world(DEFAULT_WORLD)
-
-
-@pytest.fixture
-def clock() -> SimClock:
-    return SimClock(NOW)
+from tests.integration.common import CUSTOMERS, PROGRESS
+from tests.integration.spec_validation import (
+    SHIPPO,
+    ContractRecorder,
+    spec_or_skip,
+    validate_exchange,
+)
 
 
 @pytest.fixture
@@ -51,16 +42,6 @@ def make_sandbox(world, clock, switchboard):
 @pytest.fixture
 def sandbox(make_sandbox) -> ShippoSandbox:
     return make_sandbox()
-
-
-@pytest.fixture
-def url(switchboard) -> str:
-    return switchboard[0]
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from shopify_fakes import FakeDeliveries, FakePayments, FakeTime
 
-from config.settings import DEFAULT_WORLD
-from config.world import load_world
 from connectors.errors import PermanentApiError
 from connectors.protocols import Storefront
 from connectors.sandbox.clock import SimClock
@@ -38,11 +36,6 @@ class Shop:
 
     def truth(self, moment: datetime | None = None) -> list[dict]:
         return self.sandbox.orders_as_of(DOMAIN, moment or self.clock.now())
-
-
-@pytest.fixture(scope="module")
-def world():
-    return load_world(DEFAULT_WORLD)
 
 
 class Router:

@@ -3,7 +3,7 @@ exchange against Stripe's official OpenAPI spec (API 2023-08-16)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import requests
@@ -11,18 +11,17 @@ import requests
 from connectors.errors import PermanentApiError, TransientApiError
 from connectors.payments.stripe import StripeGateway
 from connectors.protocols import PaymentGateway
-from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.stripe import SANDBOX_API_KEY, StripeSandbox
-from tests.integration.spec_validation import STRIPE, ContractRecorder, spec_or_skip, validate_exchange
+from tests.integration.common import NOW
+from tests.integration.spec_validation import (
+    STRIPE,
+    ContractRecorder,
+    spec_or_skip,
+    validate_exchange,
+)
 
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
 WINDOW_START = NOW - timedelta(days=2)
-
-
-@pytest.fixture
-def clock() -> SimClock:
-    return SimClock(NOW)
 
 
 @pytest.fixture
@@ -35,11 +34,6 @@ def sandbox(clock, switchboard) -> StripeSandbox:
 @pytest.fixture
 def url(sandbox, switchboard) -> str:
     return switchboard[0]
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 @pytest.fixture

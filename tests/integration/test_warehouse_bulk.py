@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 
 import warehouse.bulk as bulk
-
 from warehouse.bulk import read_frame, replace_table, update_rows, upsert
 from warehouse.schema import mart_fulfillment_daily, quarantine, return_lines, stock
 

@@ -16,7 +16,14 @@ from sqlalchemy import select
 
 from domain import states
 from warehouse.bulk import read_frame, upsert
-from warehouse.schema import backorders, fulfillment_events, order_lines, orders, reservations, stock
+from warehouse.schema import (
+    backorders,
+    fulfillment_events,
+    order_lines,
+    orders,
+    reservations,
+    stock,
+)
 from warehouse.stock import seed_stock
 
 NOW = datetime(2026, 11, 26, 10, 0)

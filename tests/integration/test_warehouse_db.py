@@ -9,8 +9,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import make_url, text
 
 from warehouse.db import (
-    WarehouseUnavailable, check_connection, check_migrated, current_revision, head_revision,
-    make_engine, upgrade,
+    WarehouseUnavailable,
+    check_connection,
+    check_migrated,
+    current_revision,
+    head_revision,
+    make_engine,
+    upgrade,
 )
 from warehouse.schema import metadata
 

@@ -7,7 +7,13 @@ from sqlalchemy import select
 from domain import states
 from domain.orders import ValidatedOrders
 from warehouse.bulk import read_frame, upsert
-from warehouse.orders import insert_pulled, known_skus, orders_in, record_events, transition
+from warehouse.orders import (
+    insert_pulled,
+    known_skus,
+    orders_in,
+    record_events,
+    transition,
+)
 from warehouse.schema import fulfillment_events, order_lines, orders, quarantine, stock
 
 T1 = pd.Timestamp("2026-11-26 12:00")

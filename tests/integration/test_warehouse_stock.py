@@ -13,9 +13,22 @@ import warehouse.stock as stock_repo
 from domain import states
 from warehouse.bulk import read_frame, upsert
 from warehouse.reference import sync_world
-from warehouse.schema import backorders, fulfillment_events, locations, order_lines, orders, reservations, stock
+from warehouse.schema import (
+    backorders,
+    fulfillment_events,
+    locations,
+    order_lines,
+    orders,
+    reservations,
+    stock,
+)
 from warehouse.stock import (
-    InsufficientStock, consume_reservations, release_expired, reserve_orders, restock, seed_stock,
+    InsufficientStock,
+    consume_reservations,
+    release_expired,
+    reserve_orders,
+    restock,
+    seed_stock,
 )
 
 NOW = pd.Timestamp("2026-11-26 10:00").to_pydatetime()

@@ -26,7 +26,9 @@ from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.woocommerce import WooCommerceSandbox
 from connectors.storefronts.woocommerce import (
-    WooCommerceStorefront, verify_woocommerce_webhook, woocommerce_webhook_signature,
+    WooCommerceStorefront,
+    verify_woocommerce_webhook,
+    woocommerce_webhook_signature,
 )
 from domain.records import ChannelOrder, Malformed, ReturnRequest
 
@@ -279,7 +281,10 @@ def test_the_shapes_accept_woocommerces_own_doc_examples():
 
 
 def test_a_doc_order_is_read_as_a_channel_order():
-    from connectors.storefronts.woocommerce_parse import DEFAULT_SHIPPING_METHODS, parse_order
+    from connectors.storefronts.woocommerce_parse import (
+        DEFAULT_SHIPPING_METHODS,
+        parse_order,
+    )
 
     order = parse_order("woo", DOC_ORDER, weights={87: 0.2}, shipping_methods=DEFAULT_SHIPPING_METHODS,
                         return_status="return-requested")
@@ -292,7 +297,10 @@ def test_a_doc_order_is_read_as_a_channel_order():
 
 
 def test_shipping_methods_map_by_instance_then_title_and_unknown_ones_are_not_guessed():
-    from connectors.storefronts.woocommerce_parse import DEFAULT_SHIPPING_METHODS as table, shipping_code
+    from connectors.storefronts.woocommerce_parse import (
+        DEFAULT_SHIPPING_METHODS as table,
+    )
+    from connectors.storefronts.woocommerce_parse import shipping_code
 
     rate = {"method_id": "flat_rate", "instance_id": "7"}
     assert shipping_code([{**rate, "method_title": "Flat rate"}], table) == "standard"
