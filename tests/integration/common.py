@@ -1,7 +1,9 @@
-"""Constants the connector tests share: a fixed moment and the parcels' customers."""
+"""What the connector tests share: a fixed moment, the parcels' customers, carrier fixtures."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+
+import pytest
 
 from domain.records import Address
 
@@ -10,3 +12,34 @@ PROGRESS = {"pre_transit": 0, "in_transit": 1, "out_for_delivery": 2, "delivered
 CUSTOMERS = [Address("Ann Lee", "1 Main St", "Austin", "TX", "78701", "US"),
              Address("Bo Diaz", "9 Elm Ave", "Albany", "NY", "12207", "US", phone="+1 518 555 0199"),
              Address("Cy Park", "4 Bay Rd", "Seattle", "WA", "98101", "US")]
+
+
+def carrier_fixtures(sandbox_cls, carrier_cls, **credentials):
+    """make_sandbox, sandbox, make_carrier, carrier for a carrier module: a simulator answering on
+    the module's switchboard, and a client of it that records its sleeps instead of sleeping.
+    Use: `make_sandbox, sandbox, make_carrier, carrier = carrier_fixtures(Sim, Client, api_key=KEY)`."""
+
+    @pytest.fixture
+    def make_sandbox(world, clock, switchboard):
+        def make(**options):
+            simulator = sandbox_cls(clock=clock, world=world, seed=5, **options)
+            switchboard[1]["app"] = simulator.wsgi_app
+            return simulator
+        return make
+
+    @pytest.fixture
+    def sandbox(make_sandbox):
+        return make_sandbox()
+
+    @pytest.fixture
+    def make_carrier(world, url, sleeps):
+        def make(**options):
+            options = {**credentials, "carriers": world.carriers, "sleep": sleeps.append, **options}
+            return carrier_cls(api_base=url, **options)
+        return make
+
+    @pytest.fixture
+    def carrier(make_carrier, sandbox):
+        return make_carrier()
+
+    return make_sandbox, sandbox, make_carrier, carrier

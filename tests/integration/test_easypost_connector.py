@@ -35,7 +35,7 @@ from connectors.sandbox.easypost import SANDBOX_API_KEY, EasyPostSandbox
 from connectors.sandbox.faults import Faults
 from connectors.webhooks import WebhookRejected
 from domain.records import Address, ParcelRequest
-from tests.integration.common import CUSTOMERS, PROGRESS
+from tests.integration.common import CUSTOMERS, PROGRESS, carrier_fixtures
 
 ACCOUNT_IDS = {"usps": "ca_b25657e9896e4d63ac8151ac346ac41e", "ups": "ca_7f3a0c6d2e9b4c18a5d1e0f4b6c2a9d3"}
 
@@ -170,31 +170,7 @@ def world():
                                                      for c in base.carriers)})
 
 
-@pytest.fixture
-def make_sandbox(world, clock, switchboard):
-    def make(**options) -> EasyPostSandbox:
-        sandbox = EasyPostSandbox(clock=clock, world=world, seed=5, **options)
-        switchboard[1]["app"] = sandbox.wsgi_app
-        return sandbox
-    return make
-
-
-@pytest.fixture
-def sandbox(make_sandbox) -> EasyPostSandbox:
-    return make_sandbox()
-
-
-@pytest.fixture
-def make_carrier(world, url, sleeps):
-    def make(**options) -> EasyPostCarrier:
-        options = {"api_key": SANDBOX_API_KEY, "carriers": world.carriers, "sleep": sleeps.append, **options}
-        return EasyPostCarrier(api_base=url, **options)
-    return make
-
-
-@pytest.fixture
-def carrier(make_carrier, sandbox) -> EasyPostCarrier:
-    return make_carrier()
+make_sandbox, sandbox, make_carrier, carrier = carrier_fixtures(EasyPostSandbox, EasyPostCarrier, api_key=SANDBOX_API_KEY)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from connectors.protocols import Carrier
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.shipengine import SANDBOX_API_KEY, ShipEngineSandbox
 from domain.records import Address, ParcelRequest
-from tests.integration.common import CUSTOMERS, PROGRESS
+from tests.integration.common import CUSTOMERS, PROGRESS, carrier_fixtures
 from tests.integration.spec_validation import (
     SHIPENGINE,
     ContractRecorder,
@@ -22,32 +22,7 @@ from tests.integration.spec_validation import (
     validate_exchange,
 )
 
-
-@pytest.fixture
-def make_sandbox(world, clock, switchboard):
-    def make(**options) -> ShipEngineSandbox:
-        sandbox = ShipEngineSandbox(clock=clock, world=world, seed=5, **options)
-        switchboard[1]["app"] = sandbox.wsgi_app
-        return sandbox
-    return make
-
-
-@pytest.fixture
-def sandbox(make_sandbox) -> ShipEngineSandbox:
-    return make_sandbox()
-
-
-@pytest.fixture
-def make_carrier(world, url, sleeps):
-    def make(**options) -> ShipEngineCarrier:
-        options = {"api_key": SANDBOX_API_KEY, "carriers": world.carriers, "sleep": sleeps.append, **options}
-        return ShipEngineCarrier(api_base=url, **options)
-    return make
-
-
-@pytest.fixture
-def carrier(make_carrier, sandbox) -> ShipEngineCarrier:
-    return make_carrier()
+make_sandbox, sandbox, make_carrier, carrier = carrier_fixtures(ShipEngineSandbox, ShipEngineCarrier, api_key=SANDBOX_API_KEY)
 
 
 @pytest.fixture

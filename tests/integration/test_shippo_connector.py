@@ -21,7 +21,7 @@ from connectors.protocols import Carrier
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.shippo import SANDBOX_API_TOKEN, ShippoSandbox
 from domain.records import Address, ParcelRequest
-from tests.integration.common import CUSTOMERS, PROGRESS
+from tests.integration.common import CUSTOMERS, PROGRESS, carrier_fixtures
 from tests.integration.spec_validation import (
     SHIPPO,
     ContractRecorder,
@@ -29,32 +29,7 @@ from tests.integration.spec_validation import (
     validate_exchange,
 )
 
-
-@pytest.fixture
-def make_sandbox(world, clock, switchboard):
-    def make(**options) -> ShippoSandbox:
-        sandbox = ShippoSandbox(clock=clock, world=world, seed=5, **options)
-        switchboard[1]["app"] = sandbox.wsgi_app
-        return sandbox
-    return make
-
-
-@pytest.fixture
-def sandbox(make_sandbox) -> ShippoSandbox:
-    return make_sandbox()
-
-
-@pytest.fixture
-def make_carrier(world, url, sleeps):
-    def make(**options) -> ShippoCarrier:
-        options = {"api_token": SANDBOX_API_TOKEN, "carriers": world.carriers, "sleep": sleeps.append, **options}
-        return ShippoCarrier(api_base=url, **options)
-    return make
-
-
-@pytest.fixture
-def carrier(make_carrier, sandbox) -> ShippoCarrier:
-    return make_carrier()
+make_sandbox, sandbox, make_carrier, carrier = carrier_fixtures(ShippoSandbox, ShippoCarrier, api_token=SANDBOX_API_TOKEN)
 
 
 @pytest.fixture
