@@ -9,7 +9,7 @@ from prefect.cache_policies import NONE
 from connectors.errors import PermanentApiError
 from tasks.observability import TRANSIENT_RETRIES, emit
 from tasks.resources import resources
-from warehouse.shipments import mark_pushed, unpushed_fulfillments
+from warehouse.shipments import mark_pushed, record_push_errors, unpushed_fulfillments
 
 CARRIER_NAMES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL Express"}  # Shopify's company names
 TRACKING_URLS = {
@@ -23,7 +23,7 @@ def push_fulfillments(as_of: datetime) -> dict[str, int]:
     res = resources()
     with res.engine.begin() as conn:
         todo = unpushed_fulfillments(conn)
-    pushed, rejected = [], 0
+    pushed, rejected = [], []
     try:
         for row in todo.itertuples():
             try:
@@ -33,11 +33,12 @@ def push_fulfillments(as_of: datetime) -> dict[str, int]:
                     tracking_url=TRACKING_URLS.get(row.carrier, "{}").format(row.tracking_number),
                 )
                 pushed.append(row.shipment_id)
-            except PermanentApiError as exc:  # the next run retries; ops see the event meanwhile
-                rejected += 1
+            except PermanentApiError as exc:  # parked on the shipment with the store's words; retried next run
+                rejected.append({"shipment_id": row.shipment_id, "error": f"storefront push: {exc.message}"})
                 emit("cumplido.fulfillment.rejected", resource=f"cumplido.channel.{row.channel}",
                      payload={"shipment_id": row.shipment_id, "error": exc.message})
     finally:
         with res.engine.begin() as conn:
             mark_pushed(conn, pushed, at=as_of)
-    return {"pushed": len(pushed), "rejected": rejected}
+            record_push_errors(conn, rejected, at=as_of)
+    return {"pushed": len(pushed), "rejected": len(rejected)}

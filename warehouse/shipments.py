@@ -91,5 +91,12 @@ def unpushed_fulfillments(conn: Connection) -> pd.DataFrame:
 def mark_pushed(conn: Connection, shipment_ids: list[str], *, at: datetime) -> int:
     if not shipment_ids:
         return 0
-    return update_rows(conn, shipments, pd.DataFrame({"shipment_id": shipment_ids, "pushed_to_storefront_at": at}),
-                       keys=["shipment_id"])
+    return update_rows(conn, shipments, pd.DataFrame({"shipment_id": shipment_ids, "pushed_to_storefront_at": at,
+                                                      "error": None}), keys=["shipment_id"])
+
+
+def record_push_errors(conn: Connection, rejected: list[dict], *, at: datetime) -> int:
+    """rejected: shipment_id, error — the store refused the fulfillment; the label stands."""
+    if not rejected:
+        return 0
+    return update_rows(conn, shipments, pd.DataFrame(rejected).assign(updated_at=at), keys=["shipment_id"])

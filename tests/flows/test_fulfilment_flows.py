@@ -196,3 +196,15 @@ def test_backfill_recovers_a_missed_channel_without_touching_its_cursor(make_sho
     assert recovered == result["backfill_orders[shopify-outlet]"]["inserted"] > 0
     cursors = frame(engine, "select channel from sync_cursors where stream = 'orders'")["channel"].tolist()
     assert cursors == ["shopify-main"]
+
+
+def test_credentials_can_come_from_a_prefect_secret_block(prefect_harness):
+    from prefect.blocks.system import Secret
+
+    from config.secrets import resolve_secret
+    from config.settings import SettingsError
+
+    Secret(value="sk_live_from_block").save("stripe-live-key", overwrite=True)
+    assert resolve_secret("prefect-secret:stripe-live-key", what="the payment gateway api_key") == "sk_live_from_block"
+    with pytest.raises(SettingsError, match="'no-such-block' cannot be loaded"):
+        resolve_secret("prefect-secret:no-such-block", what="the payment gateway api_key")
