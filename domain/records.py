@@ -48,6 +48,7 @@ class ReturnRequest:
     requested_at: datetime
     lines: tuple[ReturnLine, ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    refunded_amount: float = 0.0   # already refunded for this return in the store itself
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class ChannelOrder:
     lines: tuple[OrderLine, ...]
     returns: tuple[ReturnRequest, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    cancelled_at: datetime | None = None   # the store cancelled the order (customer or merchant)
+    refunded_amount: float = 0.0           # refunded in the store (any reason), in the order currency
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ scalars are free; a mutation costs 10 on top. The bucket restores on real monoto
 because clients really wait for it."""
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -115,7 +116,14 @@ class LeakyBucket:
             self._restore()
             return ThrottleStatus(self.size, round(self._available, 1), self.restore_rate)
 
+    def whole_points(self) -> ThrottleStatus:
+        """The status as Shopify reports it: currentlyAvailable in whole points, rounded down
+        (recorded answers show 999, 1990, 666; never a fraction), the other two as floats."""
+        with self._lock:
+            self._restore()
+            return ThrottleStatus(float(self.size), math.floor(self._available + 1e-6), float(self.restore_rate))
+
 
 def cost_extension(requested: int, actual: int | None, bucket: LeakyBucket) -> dict:
     return {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual,
-                     "throttleStatus": vars(bucket.status())}}
+                     "throttleStatus": vars(bucket.whole_points())}}

@@ -210,7 +210,8 @@ def break_order(order: dict, kind: str) -> None:
         order["shippingAddress"] = None
     elif kind == "no_shipping_line":
         order["shippingLine"] = None
-    elif kind == "bad_total":         # an import app wrote a localised number
+    elif kind == "bad_total":         # off-contract on purpose: Shopify's Decimal is never "12,34", but
+        # the client must survive an amount it cannot read; the contract test flags exactly these
         amount = order["totalPriceSet"]["shopMoney"]["amount"].replace(".", ",")
         order["totalPriceSet"] = {"shopMoney": {"amount": amount, "currencyCode": "USD"},
                                   "presentmentMoney": {"amount": amount, "currencyCode": "USD"}}
