@@ -8,8 +8,9 @@ KPI definitions (also in the README):
 - on_time_pct: on-time deliveries / deliveries decided (on time + late), in percent.
 - percentiles (p50, p90) interpolate linearly between the two nearest observations, like
   PostgreSQL's percentile_cont and pandas' default quantile; NULL when there are none.
-- revenue: sum of order_total of the orders placed that day; refund_amount: succeeded
-  refunds only; label_cost: outbound label rate_amount.
+- revenue: sum of order_total of the orders placed that day; refund_amount: refunds paid —
+  ours that succeeded at the gateway plus those the store made itself; label_cost: outbound
+  label rate_amount.
 """
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ NONE_YET = "-"
 HOUR = pd.Timedelta(hours=1)
 
 
+REFUNDED = ("succeeded", "in_store")  # money back with the customer, by us or by the store
+
 def build_order_facts(
     orders: pd.DataFrame, events: pd.DataFrame, shipments: pd.DataFrame,
     returns: pd.DataFrame, refunds: pd.DataFrame, *, as_of: datetime,
@@ -56,7 +59,8 @@ def build_order_facts(
 
     shipped_at / delivered_at are the earlier of the event and the shipment's own column;
     warehouse_id is the order's, else the shipment's (if shipments carries warehouse_id);
-    label_cost is NULL without a label; refund_amount sums succeeded refunds (0 if none).
+    label_cost is NULL without a label; refund_amount sums refunds paid (0 if none): ours
+    that succeeded at the gateway and those the store made itself (status in_store).
     """
     if orders.empty:
         return conform(pd.DataFrame(), FACT_COLUMNS)
@@ -101,7 +105,7 @@ def _outbound(shipments: pd.DataFrame) -> pd.DataFrame:
 def _refunded(refunds: pd.DataFrame) -> pd.Series:
     if refunds.empty:
         return pd.Series(dtype=float)
-    ok = refunds[refunds["status"] == "succeeded"]
+    ok = refunds[refunds["status"].isin(REFUNDED)]
     return money(ok["amount"].astype(float).groupby(ok["order_id"]).sum())
 
 

@@ -12,7 +12,7 @@ from domain.records import Malformed, ReturnRequest
 from domain.states import RETURN_REQUESTED
 
 RETURN_COLUMNS = ["return_id", "order_id", "status", "requested_at", "received_at", "inspected_at", "refunded_at",
-                  "status_at", "raw"]
+                  "status_at", "raw", "store_refunded_amount"]
 LINE_COLUMNS = ["return_id", "line_no", "order_line_no", "sku", "quantity", "reason", "condition", "disposition",
                 "location_id", "unit_price"]
 QUARANTINE_COLUMNS = ["source", "stream", "external_id", "reason", "raw"]
@@ -55,7 +55,7 @@ def validate_return_requests(
             continue
         return_id = f"{request.channel}:{request.external_id}"
         returns.append([return_id, order_id, RETURN_REQUESTED, request.requested_at, None, None, None, at,
-                        json.dumps(request.raw, default=str)])
+                        json.dumps(request.raw, default=str), float(request.refunded_amount)])
         for n, line in enumerate(request.lines, start=1):
             line_no, unit_price, sku = known[line.external_line_id]
             lines.append([return_id, n, line_no, line.sku or sku, line.quantity, line.reason, None, None, None, unit_price])

@@ -10,7 +10,7 @@ from prefect.cache_policies import NONE
 from connectors.errors import PermanentApiError
 from domain import states
 from domain.return_requests import validate_return_requests
-from domain.returns import inspect_return_lines, refund_amounts
+from domain.returns import gateway_refunds, inspect_return_lines, refund_amounts
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.poll_tracking import poll
 from tasks.pull_orders import pull_window
@@ -98,9 +98,11 @@ def refund_returns(as_of: datetime) -> dict[str, int]:
         due = repo.refunds_due(conn)
         if due.empty:
             return {"refunded": 0}
-        amounts = refund_amounts(due).merge(
+        owed = gateway_refunds(refund_amounts(due), due.drop_duplicates("return_id")[["return_id", "store_refunded_amount"]])
+        amounts = owed.merge(
             due.drop_duplicates("return_id")[["return_id", "order_id", "payment_ref", "currency"]], on="return_id")
         todo = repo.write_refund_intents(conn, amounts, now=as_of)
+        in_store = repo.refunded_in_store(conn, amounts, at=as_of, flow_run_id=current_flow_run_id())
     done = []
     try:
         for row in todo.itertuples():
@@ -116,4 +118,4 @@ def refund_returns(as_of: datetime) -> dict[str, int]:
     finally:
         with res.engine.begin() as conn:
             refunded = repo.record_refunds(conn, pd.DataFrame(done), at=as_of, flow_run_id=current_flow_run_id())
-    return {"refunded": refunded, "failed": sum(d["status"] == "failed" for d in done)}
+    return {"refunded": refunded, "refunded_in_store": in_store, "failed": sum(d["status"] == "failed" for d in done)}

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 from prefect import task
 from prefect.cache_policies import NONE
 
+from domain.cancellations import cancelled_in_store
 from domain.orders import validate_orders
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.resources import resources
+from warehouse.cancellations import cancel_orders
 from warehouse.orders import insert_pulled, known_skus
 from warehouse.reference import advance_cursor, read_cursor
 
@@ -28,9 +30,13 @@ def pull_and_store(channel: str, *, since: datetime, until: datetime, move_curso
     validated = validate_orders(pulled, world=res.world, known_skus=skus, ingested_at=until)
     with res.engine.begin() as conn:
         counts = insert_pulled(conn, validated, flow_run_id=current_flow_run_id(), at=until)
+        cancelled = cancel_orders(conn, cancelled_in_store(pulled), at=until, flow_run_id=current_flow_run_id())
         if move_cursor:
             advance_cursor(conn, channel=channel, stream="orders", to=until, now=until)
-    counts = {"pulled": len(pulled), **counts}
+    counts = {"pulled": len(pulled), **counts, "cancelled": len(cancelled.stop)}
+    if not cancelled.too_late.empty:  # the parcel is packed: ops must intercept it or arrange a return
+        emit("cumplido.order.cancelled_too_late", resource=f"cumplido.channel.{channel}",
+             payload={"orders": cancelled.too_late["order_id"].tolist()[:50]})
     emit("cumplido.orders.pulled", resource=f"cumplido.channel.{channel}", payload=counts)
     if counts.get("quarantined"):
         emit("cumplido.orders.quarantined", resource=f"cumplido.channel.{channel}",

@@ -36,6 +36,9 @@ def save_return_requests(conn: Connection, validated: ValidatedReturns, *, at: d
         returns.c.return_id.in_(validated.returns["return_id"].tolist() or [None])))["return_id"])
     new = validated.returns[~validated.returns["return_id"].isin(known)]
     upsert(conn, returns, new)
+    # A merchant may refund in the store after the request: remember it before we refund too.
+    seen = validated.returns[validated.returns["return_id"].isin(known)]
+    update_rows(conn, returns, seen[["return_id", "store_refunded_amount"]], keys=["return_id"])
     upsert(conn, return_lines, validated.lines[validated.lines["return_id"].isin(new["return_id"])])
     record_events(conn, pd.DataFrame({"order_id": new["order_id"], "event": "return_requested",
                                       "at": new["requested_at"], "detail": new["return_id"]}), flow_run_id=flow_run_id)
@@ -117,8 +120,8 @@ def record_inspection(conn: Connection, inspected: pd.DataFrame, *, at: datetime
 def refunds_due(conn: Connection) -> pd.DataFrame:
     """Inspected returns not yet refunded, with the lines' value and the order's payment."""
     stmt = (
-        select(returns.c.return_id, returns.c.order_id, orders.c.payment_ref, orders.c.currency,
-               orders.c.customer_email, return_lines.c.quantity, return_lines.c.unit_price)
+        select(returns.c.return_id, returns.c.order_id, returns.c.store_refunded_amount, orders.c.payment_ref,
+               orders.c.currency, orders.c.customer_email, return_lines.c.quantity, return_lines.c.unit_price)
         .join(orders, orders.c.order_id == returns.c.order_id)
         .join(return_lines, return_lines.c.return_id == returns.c.return_id)
         .where(returns.c.status.in_([states.RETURN_RESTOCKED, states.RETURN_QUARANTINED]))
@@ -127,13 +130,22 @@ def refunds_due(conn: Connection) -> pd.DataFrame:
 
 
 def write_refund_intents(conn: Connection, due: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
-    """due: return_id, order_id, payment_ref, currency, amount → refunds rows (insert-ignore);
-    returns the refunds not yet succeeded, with their idempotency key as refund_id."""
-    frame = due.assign(refund_id=[idempotency_key("refund", r) for r in due["return_id"]], status="intent",
+    """due: return_id, order_id, payment_ref, currency, amount, in_store → refunds rows
+    (insert-ignore; a return the store refunded itself gets status 'in_store' and never reaches
+    the gateway); returns the refunds still to send, with their idempotency key as refund_id."""
+    frame = due.assign(refund_id=[idempotency_key("refund", r) for r in due["return_id"]],
+                       status=due["in_store"].map({True: "in_store", False: "intent"}),
                        gateway_refund_id=None, error=None, created_at=now, updated_at=now)
     upsert(conn, refunds, frame[[c.name for c in refunds.columns]])
     stored = read_frame(conn, select(refunds).where(refunds.c.return_id.in_(due["return_id"].tolist() or [None])))
-    return stored[stored["status"] != "succeeded"]
+    return stored[~stored["status"].isin(["succeeded", "in_store"])]
+
+
+def refunded_in_store(conn: Connection, due: pd.DataFrame, *, at: datetime, flow_run_id) -> int:
+    """due: return_id, order_id, in_store — the returns the store refunded whole are done."""
+    done = due[due["in_store"]]
+    return advance_returns(conn, done[["return_id", "order_id"]].assign(status=states.RETURN_REFUNDED, refunded_at=at),
+                           at=at, flow_run_id=flow_run_id)
 
 
 def record_refunds(conn: Connection, done: pd.DataFrame, *, at: datetime, flow_run_id) -> int:

@@ -222,6 +222,7 @@ returns = Table(
     Column("refunded_at", DateTime),
     Column("status_at", DateTime, nullable=False),
     Column("raw", Text, nullable=False),
+    Column("store_refunded_amount", Money, nullable=False, server_default="0"),  # refunded in the store itself
     Index(None, "status"),
 )
 

@@ -164,10 +164,27 @@ def release_expired(conn: Connection, *, now: datetime, flow_run_id: str | None 
     held = _lock_active(conn, expired, orders.c.status == states.RESERVED, reservations.c.expires_at <= now)
     if held.empty:
         return 0
-    _give_back(conn, held, consume=False)
-    update_rows(conn, reservations, held[["reservation_id"]].assign(status="released"), keys=["reservation_id"])
+    _release(conn, held)
     back = pd.DataFrame({"order_id": held["order_id"].unique(), "status": states.PAYMENT_VERIFIED})
     return order_repo.transition(conn, back, at=now, flow_run_id=flow_run_id)
+
+
+def release_orders(conn: Connection, order_ids: Sequence[str]) -> int:
+    """Put every unit these orders hold back on the shelf (e.g. cancelled orders) and close
+    their open backorders; returns the reservations released. Idempotent."""
+    held = _lock_active(conn, pd.Series(list(order_ids), dtype=object))
+    open_short = read_in(conn, select(backorders.c.order_id, backorders.c.line_no)
+                         .where(backorders.c.status == "open"), backorders.c.order_id, list(order_ids))
+    update_rows(conn, backorders, open_short.assign(status="cancelled"), keys=["order_id", "line_no"])
+    if held.empty:
+        return 0
+    return _release(conn, held)
+
+
+def _release(conn: Connection, held: pd.DataFrame) -> int:
+    _give_back(conn, held, consume=False)
+    return update_rows(conn, reservations, held[["reservation_id"]].assign(status="released"),
+                       keys=["reservation_id"])
 
 
 def consume_reservations(conn: Connection, order_ids: Sequence[str], *, now: datetime) -> int:

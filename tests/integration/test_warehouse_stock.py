@@ -185,3 +185,22 @@ def test_seeding_inserts_missing_rows_only(engine, world):
         got = read_frame(conn, select(stock).order_by(stock.c.sku))
         assert read_frame(conn, select(locations)).shape[0] == sum(len(w.bins) for w in world.warehouses)
     assert got["on_hand"].tolist() == [5, 9]
+
+
+def test_a_cancelled_order_puts_its_stock_back_and_closes_its_backorders(engine, shop):
+    from warehouse.cancellations import cancel_orders
+
+    shop.stock([("SKU-1", BIN_1, "EWR", 3)])
+    shop.place({"A": [("SKU-1", 2)], "B": [("SKU-1", 2)]})
+    shop.reserve()
+    assert shop.status() == {"shop:A": states.RESERVED, "shop:B": states.BACKORDERED}
+    cancelled = pd.DataFrame({"order_id": ["shop:A", "shop:B"], "cancelled_at": NOW})
+    for _ in range(2):  # seen again on the next pull: nothing changes
+        with engine.begin() as conn:
+            cancel_orders(conn, cancelled, at=NOW, flow_run_id=None)
+    assert shop.status() == {"shop:A": states.CANCELLED, "shop:B": states.CANCELLED}
+    assert shop.read(stock)["reserved"].tolist() == [0]
+    assert set(shop.read(reservations)["status"]) == {"released"}
+    assert set(shop.read(backorders)["status"]) == {"cancelled"}
+    events = shop.read(fulfillment_events)
+    assert (events["event"] == states.CANCELLED).sum() == 2

@@ -32,3 +32,14 @@ def test_damaged_and_sellable_items_are_both_refunded():
 def test_nothing_returned_nothing_refunded():
     assert refund_amounts(return_lines()).empty
     assert list(inspect_return_lines(return_lines()).columns)[-2:] == ["condition", "disposition"]
+
+
+def test_a_return_the_store_refunded_whole_is_never_refunded_again_at_the_gateway():
+    from domain.returns import gateway_refunds
+
+    owed = pd.DataFrame({"return_id": ["whole", "part", "none"], "amount": [50.0, 50.0, 50.0]})
+    store = pd.DataFrame({"return_id": ["whole", "part"], "store_refunded_amount": [50.0, 20.0]})
+    result = gateway_refunds(owed, store).set_index("return_id")
+    assert result.loc["whole"].to_dict() == {"amount": 50.0, "in_store": True}
+    assert result.loc["part"].to_dict() == {"amount": 30.0, "in_store": False}
+    assert result.loc["none"].to_dict() == {"amount": 50.0, "in_store": False}
