@@ -4,7 +4,9 @@
 
 Orders arrive over simulated time (generated lazily per shop and day from the seed); each
 gets a payment intent at the payment sandbox; `fulfillmentCreate` ships them; after the
-carrier says a parcel was delivered, some customers ask for a return. Answers carry Shopify's
+carrier says a parcel was delivered, some customers ask for a return. A few customers cancel
+within hours, before anything shipped (`cancel_share`), and the merchant refunds some return
+requests in Shopify as they arrive (`store_refund_share`; shopify_refunds). Answers carry Shopify's
 cost extension and are THROTTLED when the shop's cost bucket runs dry; `faults` adds the
 HTTP-level trouble (429, 5xx, truncated bodies)."""
 from __future__ import annotations
@@ -31,7 +33,9 @@ from connectors.sandbox.shopify_graphql import admin_schema
 from connectors.sandbox.shopify_orders import (
     Shares, charge, factory_for, gid, make_return, money, orders_through, return_plan, utc,
 )
+from connectors.sandbox.shopify_refunds import cancel, refund_return
 from connectors.sandbox.shopify_state import ShopState, ceil_second, order_snapshot, return_snapshot
+from connectors.sandbox.store_events import Timeline, cancel_at, refunded_in_store
 
 PATH = re.compile(r"^/(?P<shop>[^/]+)/admin/api/(?P<version>\d{4}-\d{2}|unstable)/graphql\.json$")
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
@@ -66,6 +70,7 @@ class ShopifySandbox:
         payments: PaymentIssuer, deliveries: Callable[[str], datetime | None],
         malformed_share: float = 0.01, return_share: float = 0.15, damaged_share: float = 0.35,
         mismatch_share: float = 0.02, pending_share: float = 0.08, failed_share: float = 0.04,
+        cancel_share: float = 0.02, store_refund_share: float = 0.2,
         access_token: str = "shpat_sandbox", faults: Faults | None = None,
         bucket_size: float = 2000.0, restore_rate: float = 100.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -77,15 +82,18 @@ class ShopifySandbox:
         self.orders_per_day = orders_per_day
         self.payments = payments
         self.deliveries = deliveries
-        self.shares = Shares(malformed_share, return_share, damaged_share, mismatch_share, pending_share, failed_share)
+        self.shares = Shares(malformed_share, return_share, damaged_share, mismatch_share, pending_share, failed_share,
+                             cancel_share, store_refund_share)
         self.access_token = access_token
         self.faults = faults or Faults(seed=seed)
         self.shops: dict[str, ShopState] = {}
+        self._cancels: dict[str, Timeline] = {}                # shop -> customers' cancellations to come
         for channel in world.channels:
             if channel.shop_domain not in self.shops:
                 bucket = LeakyBucket(size=bucket_size, restore_rate=restore_rate, monotonic=monotonic)
                 self.shops[channel.shop_domain] = ShopState(domain=channel.shop_domain, index=len(self.shops),
                                                             bucket=bucket)
+                self._cancels[channel.shop_domain] = Timeline()
         self._lock = threading.RLock()
         self._orders_factory = factory_for(world, shares=self.shares, orders_per_day=orders_per_day)
         self.wsgi_app = with_faults(self._serve, self.faults, error_body=_fault_body)
@@ -116,6 +124,8 @@ class ShopifySandbox:
     def _caught_up(self, shop_domain: str, moment: datetime) -> ShopState:
         shop = self.shops[shop_domain]
         self._generate_through(shop, max(moment, utc(self.clock.now())).date())
+        for at, order in self._cancels[shop_domain].due(utc(self.clock.now())):
+            cancel(order, at=ceil_second(at))          # unless it shipped first
         self._request_returns(shop, utc(self.clock.now()))
         return shop
 
@@ -123,6 +133,8 @@ class ShopifySandbox:
         for order in orders_through(self._orders_factory(), shop, last_day=last_day, seed=self.seed, start=self.start):
             self._charge(shop, order)
             shop.add(order)
+            self._cancels[shop.domain].add(cancel_at(seed=self.seed, shop_index=shop.index, seq=order["_seq"],
+                                                     placed_at=order["createdAt"], share=self.shares.cancel), order)
 
     def _charge(self, shop: ShopState, order: dict) -> None:
         plan = order["_payment"]
@@ -153,6 +165,9 @@ class ShopifySandbox:
             order["_returns"].append(ret)
             order["updatedAt"] = max(order["updatedAt"], ret["createdAt"])
             shop.objects[ret["id"]] = (ret, order)
+            if refunded_in_store(seed=self.seed, shop_index=shop.index, seq=order["_seq"],
+                                 share=self.shares.store_refund):
+                refund_return(shop, order, ret, at=ret["createdAt"], gateway=getattr(self.payments, "name", "stripe"))
 
     # --- HTTP ------------------------------------------------------------------------------
 

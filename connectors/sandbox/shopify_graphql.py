@@ -16,6 +16,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema, build_schema
 
+from connectors.sandbox import shopify_refunds
 from connectors.sandbox.shopify_orders import numeric_id, return_status
 from connectors.sandbox.shopify_schema import SDL
 
@@ -162,13 +163,16 @@ RESOLVERS = {
     ("Fulfillment", "fulfillmentLineItems"): _nested("_lines"),
     ("Return", "returnLineItems"): _nested("_lines"),
     ("Return", "order"): lambda ret, _info: ret["_order"],
+    ("Order", "refunds"): _nested("_refunds", as_list=True),
+    ("Return", "refunds"): _nested("_refunds"),
+    **shopify_refunds.RESOLVERS,
     ("Mutation", "fulfillmentCreate"): resolve_fulfillment_create,
 }
 
 
 @lru_cache(maxsize=1)
 def admin_schema() -> GraphQLSchema:
-    schema = build_schema(SDL)
+    schema = build_schema(SDL + shopify_refunds.SDL)
     for (type_name, field), resolver in RESOLVERS.items():
         schema.type_map[type_name].fields[field].resolve = resolver
     schema.type_map["DateTime"].serialize = lambda value: iso(value) if isinstance(value, datetime) else value

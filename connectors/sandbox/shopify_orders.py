@@ -36,6 +36,8 @@ class Shares:
     mismatch: float
     pending: float
     failed: float
+    cancel: float = 0.02          # orders the customer cancels within hours (store_events)
+    store_refund: float = 0.2     # return requests the merchant refunds in the store at once
 
 
 def utc(moment: datetime) -> datetime:
@@ -146,6 +148,7 @@ class OrderFactory:
                              "title": code.replace("_", " ").title(),
                              "originalPriceSet": money(SHIPPING_PRICE.get(code, 9.95))},
             "_seq": seq, "_lines": lines, "_transactions": [], "_fulfillments": [], "_returns": [],
+            "_refunds": [],
             "_fulfillment_orders": [{"__typename": "FulfillmentOrder", "status": "OPEN",
                                      "id": gid("FulfillmentOrder", number + 1_100_000_000_000),
                                      "createdAt": placed_at, "updatedAt": placed_at}],
@@ -241,7 +244,7 @@ def make_return(order: dict, plan: dict, *, at: datetime) -> dict:
              for i, (index, qty, reason) in enumerate(plan["lines"])]
     return {"__typename": "Return", "id": gid("Return", number), "name": f"{order['name']}-R1",
             "status": "REQUESTED", "createdAt": at, "totalQuantity": sum(i["quantity"] for i in items),
-            "_order": order, "_lines": items}
+            "_order": order, "_lines": items, "_refunds": []}
 
 
 def return_status(order: dict) -> str:

@@ -110,12 +110,15 @@ def order_snapshot(order: dict) -> dict:
         "fulfillment_order_status": [fo["status"] for fo in order["_fulfillment_orders"]],
         "tracking_numbers": [t["number"] for f in order["_fulfillments"] for t in f["_tracking"]],
         "return_ids": [r["id"] for r in order["_returns"]],
+        "cancelled_at": order.get("cancelledAt"),
+        "refunded": round(sum(float(r["totalRefundedSet"]["shopMoney"]["amount"]) for r in order["_refunds"]), 2),
     }
 
 
 def return_snapshot(ret: dict) -> dict:
     return {"id": ret["id"], "name": ret["name"], "order_id": ret["_order"]["id"], "status": ret["status"],
             "created_at": ret["createdAt"],
+            "refunded": round(sum(float(r["totalRefundedSet"]["shopMoney"]["amount"]) for r in ret["_refunds"]), 2),
             "lines": [{"line_item_id": li["fulfillmentLineItem"]["lineItem"]["id"],
                        "sku": li["fulfillmentLineItem"]["lineItem"]["sku"], "quantity": li["quantity"],
                        "reason": li["returnReason"]} for li in ret["_lines"]]}

@@ -8,6 +8,10 @@ Orders arrive over simulated time (the shared OrderFactory, per store and day fr
 each paid at the payment sandbox (`gateway`/`gateway_id`); processing payments turn `paid` when
 they settle; `fulfill` ships them; after the carrier delivers, some customers ask for a return,
 which the store's returns app records as an order metafield (Tiendanube has no returns API).
+A few customers cancel within hours, before the order ships (`cancel_share`: status cancelled,
+`cancelled_at`, and `fulfill` answers 422), and the merchant refunds some return requests in the
+store as they arrive (`store_refund_share`: a refund event on the order's payment transaction,
+`GET /orders/{id}/transactions`; tiendanube_payments).
 Every answer carries the leaky-bucket headers (40 requests, 2/s); `faults` adds 429/5xx/truncated
 bodies, `duplicate_share` re-serves a record across page boundaries as offset paging does when
 orders arrive mid-read, `shuffle_share` answers a page out of order."""
@@ -29,9 +33,11 @@ from connectors.sandbox.shopify import PaymentIssuer
 from connectors.sandbox.shopify_cost import LeakyBucket
 from connectors.sandbox.shopify_orders import Shares, charge, factory_for, orders_through, return_plan, utc
 from connectors.sandbox.tiendanube_http import TiendanubeApi, error_body
+from connectors.sandbox.store_events import Timeline, cancel_at, refunded_in_store
 from connectors.sandbox.tiendanube_orders import (
     StoreState, order_snapshot, render_order, return_snapshot, stamp, touch,
 )
+from connectors.sandbox.tiendanube_payments import cancel, refund
 
 SANDBOX_ACCESS_TOKEN = "tn_sandbox"     # = config.settings default, so the demo runs unconfigured
 DAY_SALT = 31                           # other orders than a Shopify shop at the same index and seed
@@ -43,6 +49,7 @@ class TiendanubeSandbox:
         payments: PaymentIssuer, deliveries: Callable[[str], datetime | None],
         malformed_share: float = 0.01, return_share: float = 0.15, damaged_share: float = 0.35,
         mismatch_share: float = 0.02, pending_share: float = 0.08, failed_share: float = 0.04,
+        cancel_share: float = 0.02, store_refund_share: float = 0.2,
         access_token: str = SANDBOX_ACCESS_TOKEN, faults: Faults | None = None,
         bucket_size: float = 40.0, drain_per_second: float = 2.0, duplicate_share: float = 0.0,
         shuffle_share: float = 0.0, max_results: int = 10_000, monotonic: Callable[[], float] = time.monotonic,
@@ -54,15 +61,18 @@ class TiendanubeSandbox:
         self.orders_per_day = orders_per_day
         self.payments = payments
         self.deliveries = deliveries
-        self.shares = Shares(malformed_share, return_share, damaged_share, mismatch_share, pending_share, failed_share)
+        self.shares = Shares(malformed_share, return_share, damaged_share, mismatch_share, pending_share, failed_share,
+                             cancel_share, store_refund_share)
         self.access_token = access_token
         self.faults = faults or Faults(seed=seed)
         self.stores: dict[str, StoreState] = {}
+        self._cancels: dict[str, Timeline] = {}         # store -> customers' cancellations to come
         for channel in (c for c in world.channels if c.kind == "tiendanube"):
             if channel.shop_domain not in self.stores:
                 bucket = LeakyBucket(size=bucket_size, restore_rate=drain_per_second, monotonic=monotonic)
                 self.stores[channel.shop_domain] = StoreState(domain=channel.shop_domain, index=len(self.stores),
                                                               bucket=bucket)
+                self._cancels[channel.shop_domain] = Timeline()
         self._lock = threading.RLock()
         self._orders_factory = factory_for(world, shares=self.shares, orders_per_day=orders_per_day)
         self.api = TiendanubeApi(self, duplicate_share=duplicate_share, shuffle_share=shuffle_share,
@@ -97,6 +107,8 @@ class TiendanubeSandbox:
         """The store as of the clock's now: orders generated, payments settled, returns asked."""
         store, now = self.stores[shop_domain], utc(self.clock.now())
         self._generate_through(store, now.date())
+        for at, order in self._cancels[shop_domain].due(now):
+            cancel(order, at=at)                    # unless it shipped first
         self._settle_payments(store, now)
         self._request_returns(store, now)
         return store
@@ -106,6 +118,9 @@ class TiendanubeSandbox:
                                 salt=DAY_SALT)
         for src in placed:
             store.add(self._charged(store, src))
+            self._cancels[store.domain].add(cancel_at(seed=self.seed, shop_index=store.index, seq=src["_seq"],
+                                                      placed_at=src["createdAt"], share=self.shares.cancel),
+                                            store.orders[-1])
 
     def _charged(self, store: StoreState, src: dict) -> dict:
         payment_id = charge(self.payments, src, metadata={
@@ -116,7 +131,9 @@ class TiendanubeSandbox:
     def _settle_payments(store: StoreState, now: datetime) -> None:
         for order in store.orders:
             settle_at = order["_settle_at"]
-            if order["_outcome"] == "processing" and order["payment_status"] == "pending" and settle_at <= now:
+            cancelled_first = order["_cancelled"] is not None and order["_cancelled"] < (settle_at or now)
+            if order["_outcome"] == "processing" and order["payment_status"] == "pending" and settle_at <= now \
+                    and not cancelled_first:
                 order.update(payment_status="paid", paid_at=stamp(settle_at), next_action="waiting_packing")
                 touch(order, settle_at)
 
@@ -134,7 +151,12 @@ class TiendanubeSandbox:
         due = sorted((entry for entry in store.scheduled_returns if entry[0] <= now), key=lambda entry: entry[0])
         store.scheduled_returns = [entry for entry in store.scheduled_returns if entry[0] > now]
         for at, order, plan in due:
-            store.record_return(order, plan, at=at)
+            metafield = store.record_return(order, plan, at=at)
+            if refunded_in_store(seed=self.seed, shop_index=store.index, seq=order["_seq"],
+                                 share=self.shares.store_refund):
+                amount = sum(float(order["products"][i]["price"]) * qty for i, qty, _ in plan["lines"])
+                refund(order, amount, at=at)
+                metafield["_refunded"] = round(amount, 2)
 
     # --- HTTP ------------------------------------------------------------------------------
 

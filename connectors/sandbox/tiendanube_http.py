@@ -16,12 +16,13 @@ from werkzeug.wrappers import Request, Response
 
 from connectors.sandbox.shopify_orders import utc
 from connectors.sandbox.tiendanube_orders import StoreState, public
+from connectors.sandbox.tiendanube_payments import transactions
 
 if TYPE_CHECKING:
     from connectors.sandbox.tiendanube import TiendanubeSandbox
 
-ROUTE = re.compile(r"^/(?P<store>[^/]+)/"
-                   r"(?P<rest>store|orders|orders/(?P<id>\d+)(?P<fulfill>/fulfill)?|metafields/orders)/?$")
+ROUTE = re.compile(r"^/(?P<store>[^/]+)/(?P<rest>store|orders|orders/(?P<id>\d+)"
+                   r"(?:(?P<fulfill>/fulfill)|(?P<transactions>/transactions))?|metafields/orders)/?$")
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 30, 200
 REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
            415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests",
@@ -90,6 +91,8 @@ class TiendanubeApi:
             return _error(405, "Method Not Allowed")
         if match["rest"] == "store":
             return _json(public(store.info, fields))
+        if match["transactions"]:                   # resources/transaction.md: the order's payments
+            return _json(transactions(self._order(store, int(match["id"]))))
         if match["id"]:
             order = self._order(store, int(match["id"]))
             return _json(public(order, fields))

@@ -97,7 +97,7 @@ class StoreState:
                      "key": "request", "value": json.dumps({"lines": lines}),
                      "description": "Return requested by the customer", "owner_resource": "Order",
                      "owner_id": order["id"], "created_at": metafield_stamp(at), "updated_at": metafield_stamp(at),
-                     "deleted_at": None, "_at": at}
+                     "deleted_at": None, "_at": at, "_refunded": 0.0}
         self.metafields.append(metafield)
         order["_returns"].append(metafield)
         return metafield
@@ -128,12 +128,13 @@ def render_order(src: dict, *, store: StoreState, gateway: str, payment_id: str)
         "shipping_tracking_number": None, "shipping_tracking_url": None,
         "status": "open", "payment_status": PAYMENT_STATUS[outcome], "shipping_status": "unpacked",
         "next_action": "waiting_packing" if outcome == "succeeded" else "waiting_manual_confirmation",
-        "cancel_reason": None, "created_at": stamp(placed), "updated_at": stamp(placed), "shipped_at": None,
+        "cancel_reason": None, "cancelled_at": None,
+        "created_at": stamp(placed), "updated_at": stamp(placed), "shipped_at": None,
         "paid_at": stamp(placed) if outcome == "succeeded" else None,
         **_shipping(code, store),
         "_seq": seq, "_created": placed, "_updated": placed, "_malformed": src["_malformed"], "_outcome": outcome,
         "_settle_at": src["_payment"]["settle_at"], "_amount_cents": src["_payment"]["amount_cents"],
-        "_sla": code, "_returns": [],
+        "_sla": code, "_returns": [], "_refunds": [], "_cancelled": None,
     }
     return order
 
@@ -200,6 +201,8 @@ def order_snapshot(order: dict) -> dict:
                    "weight_kg": float(p["weight"])} for p in order["products"]],
         "shipping_status": order["shipping_status"], "tracking_number": order["shipping_tracking_number"],
         "return_ids": [str(m["id"]) for m in order["_returns"]],
+        "status": order["status"], "cancelled_at": order["_cancelled"],
+        "refunded": round(sum(amount for _, amount in order["_refunds"]), 2),
     }
 
 
@@ -207,4 +210,4 @@ def return_snapshot(metafield: dict) -> dict:
     value = json.loads(metafield["value"])
     return {"id": str(metafield["id"]), "order_id": str(metafield["owner_id"]), "created_at": metafield["_at"],
             "lines": [{"line_id": str(line["line_id"]), "sku": line["sku"], "quantity": line["quantity"],
-                       "reason": line["reason"]} for line in value["lines"]]}
+                       "reason": line["reason"]} for line in value["lines"]], "refunded": metafield["_refunded"]}

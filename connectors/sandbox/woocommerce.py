@@ -11,7 +11,10 @@ world channel of kind `woocommerce` under /{shop_domain}:
 Auth as WC_REST_Authentication over HTTPS (see woocommerce_access; the sandbox listens on plain
 HTTP but behaves as a site behind a TLS proxy). Orders arrive over simulated time, get paid at
 the payment sandbox, settle, are completed with tracking, and after delivery some customers ask
-for a return, recorded by moving the order to `return_status` (woocommerce_shop). Dates are kept
+for a return, recorded by moving the order to `return_status` (woocommerce_shop); a few customers
+cancel within hours (`cancel_share`) and the merchant refunds some return requests in the store
+(`store_refund_share`). Like WooCommerce, the API itself refuses no status change: a cancelled
+order is not shipped because the client checks its status first. Dates are kept
 in `site_timezone` and GMT, products weighed in `weight_unit`.
 
 Faults: `faults` (429, 5xx, truncated bodies, in WordPress's envelopes), `duplicate_share` (a
@@ -63,6 +66,7 @@ class WooCommerceSandbox:
         payments: PaymentIssuer, deliveries: Callable[[str], datetime | None],
         malformed_share: float = 0.01, return_share: float = 0.15, damaged_share: float = 0.35,
         mismatch_share: float = 0.02, pending_share: float = 0.08, failed_share: float = 0.04,
+        cancel_share: float = 0.02, store_refund_share: float = 0.2,
         consumer_key: str = "ck_sandbox", consumer_secret: str = "cs_sandbox", key_permissions: str = "read_write",
         strip_authorization: bool = False, shipment_tracking: bool = True, return_status: str = "return-requested",
         weight_unit: str = "kg", site_timezone: str = "America/New_York", faults: Faults | None = None,
@@ -72,7 +76,8 @@ class WooCommerceSandbox:
         if weight_unit not in WEIGHT_PER_KG:
             raise ValueError(f"weight_unit must be one of {', '.join(WEIGHT_PER_KG)}")
         self.clock, self.world, self.orders_per_day = clock, world, orders_per_day
-        shares = Shares(malformed_share, return_share, damaged_share, mismatch_share, pending_share, failed_share)
+        shares = Shares(malformed_share, return_share, damaged_share, mismatch_share, pending_share, failed_share,
+                        cancel_share, store_refund_share)
         self.sim = Simulation(seed=seed, start=utc(start), shares=shares, payments=payments, deliveries=deliveries,
                               return_status=return_status,
                               factory=factory_for(world, shares=shares, orders_per_day=orders_per_day))

@@ -73,6 +73,8 @@ class SimOrder:
     meta: list[dict] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
     returned: dict | None = None    # {"at", "reason"} once the customer asked for a return
+    cancel_at: datetime | None = None   # when the customer cancels, unless it shipped first
+    refunds: list[dict] = field(default_factory=list)   # {"id", "at", "amount", "reason"}
 
     @property
     def id(self) -> int:
@@ -105,7 +107,10 @@ def render_order(order: SimOrder, *, base: str, tz: ZoneInfo) -> dict:
                 date_modified=wp_date(order.modified, tz), date_modified_gmt=wp_date(order.modified),
                 date_paid=wp_date(order.paid, tz), date_paid_gmt=wp_date(order.paid),
                 date_completed=wp_date(order.completed, tz), date_completed_gmt=wp_date(order.completed),
-                meta_data=[dict(m) for m in order.meta])
+                meta_data=[dict(m) for m in order.meta],
+                # wp-api-v3/_orders.md "refunds": id, reason and total, negative as WooCommerce writes it
+                refunds=[{"id": r["id"], "reason": r["reason"], "total": f"-{r['amount']:.2f}"}
+                         for r in reversed(order.refunds)])
     links = {"self": [{"href": f"{base}/wp-json/wc/v3/orders/{order.id}"}],
              "collection": [{"href": f"{base}/wp-json/wc/v3/orders"}]}
     if body["customer_id"]:
@@ -233,4 +238,5 @@ def order_snapshot(order: SimOrder, *, return_status: str) -> dict:
         "tracking_numbers": [t["tracking_number"] for t in order.tracking_items()],
         "customer_notes": [n["note"] for n in order.notes if n["customer_note"]],
         "return_requested": order.status == return_status, "return": dict(order.returned or {}) or None,
+        "refunded": round(sum(r["amount"] for r in order.refunds), 2),
     }

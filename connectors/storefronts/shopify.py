@@ -86,6 +86,9 @@ class ShopifyStorefront:
         existing = _fulfillment_with(order, tracking_number)
         if existing:
             return FulfillmentPush(external_fulfillment_id=existing, already_existed=True)
+        if order.get("cancelledAt"):
+            raise PermanentApiError(VENDOR, f"order {order_external_id} was cancelled in Shopify at "
+                                            f"{order['cancelledAt']}: not fulfilling it")
         open_orders = [fo["id"] for fo in order["fulfillmentOrders"]["nodes"] if fo["status"] in FULFILLABLE]
         if not open_orders:
             raise PermanentApiError(VENDOR, f"order {order_external_id} has no open fulfillment order "

@@ -3,7 +3,12 @@ into domain records. Pure functions: no HTTP here.
 
 Query costs are kept under Shopify's single-query limit (1000): the order page asks for 100
 orders with their first 5 lines (1 + 100 x 6 = 601); the few orders with more lines or with
-returns are completed by small follow-up queries."""
+returns are completed by small follow-up queries.
+
+Cancellations and store refunds (2025-10 reference): `Order.cancelledAt` (null unless cancelled),
+`Order.totalRefundedSet` (everything refunded in Shopify, any reason, in shop money like
+totalPriceSet) and, per return, `Return.refunds` (the Refunds issued through that return, each
+with its `totalRefundedSet`): Shopify links them directly, so nothing is guessed from dates."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -14,7 +19,8 @@ from domain.records import Address, ChannelOrder, Malformed, OrderLine, ReturnLi
 PAGE_SIZE = 100
 LINES_FIRST = 5
 MORE_LINES_FIRST = 50
-RETURNS_BATCH = 8          # orders per returns look-up: 1 + 8 x (1 + 10 x 11) = 889 points
+RETURNS_BATCH = 6          # orders per returns look-up: 1 + 6 x (1 + 10 x (1 + 10 + 5)) = 967 points
+RETURN_REFUNDS_FIRST = 5   # refunds issued through one return (one, as a rule)
 KG_PER_UNIT = {"KILOGRAMS": 1.0, "GRAMS": 0.001, "POUNDS": 0.45359237, "OUNCES": 0.028349523125}
 OPEN_RETURN = ("REQUESTED", "OPEN")
 
@@ -27,11 +33,12 @@ query OrdersPage($first: Int!, $after: String, $query: String) {{
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{
-      id name createdAt updatedAt email currencyCode returnStatus
+      id name createdAt updatedAt cancelledAt email currencyCode returnStatus
       customer {{ displayName }}
       shippingAddress {{ name address1 address2 city provinceCode zip countryCodeV2 phone }}
       shippingLine {{ code title }}
       totalPriceSet {{ {_MONEY} }}
+      totalRefundedSet {{ {_MONEY} }}
       transactions {{ gateway authorizationCode kind status amountSet {{ {_MONEY} }} }}
       lineItems(first: {LINES_FIRST}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE} }} }}
     }}
@@ -53,31 +60,32 @@ query OrderLines($id: ID!, $after: String) {{
   }}
 }}"""
 
-ORDER_RETURNS = """
-query OrderReturns($ids: [ID!]!) {
-  nodes(ids: $ids) {
-    ... on Order {
+ORDER_RETURNS = f"""
+query OrderReturns($ids: [ID!]!) {{
+  nodes(ids: $ids) {{
+    ... on Order {{
       id
-      returns(first: 10) {
-        pageInfo { hasNextPage }
-        nodes {
+      returns(first: 10) {{
+        pageInfo {{ hasNextPage }}
+        nodes {{
           id name status createdAt
-          returnLineItems(first: 10) {
-            nodes {
+          returnLineItems(first: 10) {{
+            nodes {{
               id quantity returnReason customerNote
-              ... on ReturnLineItem { fulfillmentLineItem { lineItem { id sku } } }
-            }
-          }
-        }
-      }
-    }
-  }
-}"""
+              ... on ReturnLineItem {{ fulfillmentLineItem {{ lineItem {{ id sku }} }} }}
+            }}
+          }}
+          refunds(first: {RETURN_REFUNDS_FIRST}) {{ nodes {{ id createdAt totalRefundedSet {{ {_MONEY} }} }} }}
+        }}
+      }}
+    }}
+  }}
+}}"""
 
 FULFILLMENT_STATE = """
 query OrderFulfillmentState($id: ID!) {
   order(id: $id) {
-    id
+    id cancelledAt
     fulfillmentOrders(first: 10) { nodes { id status } }
     fulfillments(first: 20) { id status trackingInfo(first: 5) { number company url } }
   }
@@ -122,10 +130,17 @@ def parse_order(channel: str, node: dict) -> ChannelOrder | Malformed:
             payment_ref=_payment_ref(node.get("transactions") or []),
             lines=tuple(_line(line) for line in node["lineItems"]["nodes"]),
             returns=tuple(parse_returns(channel, node)), raw=node,
+            cancelled_at=parse_datetime(node["cancelledAt"]) if node.get("cancelledAt") else None,
+            refunded_amount=_amount(node.get("totalRefundedSet")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return Malformed(source=channel, stream="orders", external_id=str((node or {}).get("id") or ""),
                          reason=f"unreadable order: {type(exc).__name__}: {exc}", raw=node)
+
+
+def _amount(money_bag: dict | None) -> float:
+    """A MoneyBag's shop amount; 0.0 when absent (nothing refunded)."""
+    return float(((money_bag or {}).get("shopMoney") or {}).get("amount") or 0.0)
 
 
 def _address(address: dict | None) -> Address | None:
@@ -171,8 +186,10 @@ def _return(channel: str, order_id: str, ret: dict) -> ReturnRequest:
         line_item = (item.get("fulfillmentLineItem") or {}).get("lineItem") or {}
         lines.append(ReturnLine(external_line_id=line_item.get("id") or item["id"], sku=line_item.get("sku"),
                                 quantity=int(item["quantity"]), reason=item.get("returnReason") or "UNKNOWN"))
+    refunded = sum(_amount(refund.get("totalRefundedSet")) for refund in (ret.get("refunds") or {}).get("nodes") or [])
     return ReturnRequest(channel=channel, external_id=ret["id"], order_external_id=order_id,
-                         requested_at=parse_datetime(ret["createdAt"]), lines=tuple(lines), raw=ret)
+                         requested_at=parse_datetime(ret["createdAt"]), lines=tuple(lines), raw=ret,
+                         refunded_amount=round(refunded, 2))
 
 
 def open_return_requests(channel: str, order: dict, statuses: tuple[str, ...] | None = OPEN_RETURN,

@@ -12,13 +12,16 @@ it overflows, and wait one request's drain after a 429. Lists page with `page`/`
 Fulfilment uses v1's `POST /orders/{id}/fulfill`. API 2025-03 moves it to fulfillment orders
 (`PATCH /orders/{id}/fulfillment-orders/{fo_id}`); v1 stays supported with no sunset date, and
 Cumplido ships each order as one parcel, which is what v1 models. Return requests: Tiendanube has
-none, see tiendanube_parse.RETURN_NAMESPACE for the metafield convention we read instead."""
+none, see tiendanube_parse.RETURN_NAMESPACE for the metafield convention we read instead; what the
+store already refunded for them is read from the order's payment transactions
+(`GET /orders/{id}/transactions`), one request per order with return requests in the page."""
 from __future__ import annotations
 
 import logging
 import re
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -95,7 +98,7 @@ class TiendanubeStorefront:
         since, until = tn.aware(since), tn.aware(until)
         params = {"namespace": tn.RETURN_NAMESPACE, "key": tn.RETURN_KEY}
         for items in self._window("metafields/orders", params, "updated_at", since, until):
-            found = [tn.parse_return(self.channel, item) for item in items]
+            found = self._with_store_refunds([tn.parse_return(self.channel, item) for item in items])
             log.info("%s: %d return requests", self.channel, len(found))
             yield found
 
@@ -126,6 +129,24 @@ class TiendanubeStorefront:
         names = store.get("name") or {}
         name = names.get(store.get("main_language")) or next(iter(names.values()), "?")
         return f"Tiendanube store {name} (id {store['id']}, {store.get('original_domain')}), API v1"
+
+    def _with_store_refunds(self, found: list[ReturnRequest | Malformed]) -> list[ReturnRequest | Malformed]:
+        """Each request with what the store refunded since it was made (tn.return_refunds)."""
+        by_order: dict[str, list[ReturnRequest]] = {}
+        for request in found:
+            if isinstance(request, ReturnRequest):
+                by_order.setdefault(request.order_external_id, []).append(request)
+        refunded: dict[str, float] = {}
+        for order_id, asked in by_order.items():
+            try:
+                _, transactions = self._read(f"orders/{order_id}/transactions")
+            except PermanentApiError as exc:
+                if exc.status != 404:        # an order deleted since: nothing to refund anyway
+                    raise
+                transactions = []
+            refunded.update(tn.return_refunds(asked, transactions))
+        return [replace(r, refunded_amount=refunded[r.external_id]) if isinstance(r, ReturnRequest) else r
+                for r in found]
 
     # --- fulfilment helpers --------------------------------------------------------------
 

@@ -4,7 +4,14 @@ functions: no HTTP here.
 Field meanings follow the Order resource of the Tiendanube API (TiendaNube/api-docs
 `resources/order.md`; tiendanube.github.io/api-documentation/resources/order): amounts are
 decimal strings in the order's `currency`, product `weight` is in kilograms, `gateway` names the
-payment provider and `gateway_id` is that provider's transaction id (our payment reference)."""
+payment provider and `gateway_id` is that provider's transaction id (our payment reference).
+
+Cancellations and refunds: a cancelled order has `status` "cancelled" and `cancelled_at` (the
+order and draft-order property tables; `cancel_reason` says why). The Order resource carries no
+refunded amount: `payment_status` "refunded" (or "voided": nothing left captured) means all of it.
+What was refunded, and when, is in the order's payment transactions (resources/transaction.md,
+`GET /orders/{id}/transactions`): events of type "refund" with an `amount` (none: the whole
+transaction) and `happened_at`; a return's refund is the refunds made once it was requested."""
 from __future__ import annotations
 
 import json
@@ -20,7 +27,7 @@ ORDER_FIELDS = ",".join((
     "id", "number", "created_at", "updated_at", "status", "payment_status", "shipping_status",
     "contact_name", "contact_email", "customer", "products", "shipping_address", "shipping_pickup_type",
     "shipping", "shipping_option", "shipping_option_code", "shipping_min_days", "shipping_max_days",
-    "currency", "total", "gateway", "gateway_id", "gateway_name",
+    "currency", "total", "gateway", "gateway_id", "gateway_name", "cancelled_at", "cancel_reason",
 ))
 FULFILLMENT_FIELDS = "id,status,shipping_status,shipping_tracking_number,shipping_tracking_url,updated_at"
 SHIPPED = ("shipped", "fulfilled")   # older docs call the shipped state "fulfilled"
@@ -32,6 +39,7 @@ NO_PAYMENT_REFERENCE = ("offline", "not-provided", "custom")
 # store's returns app writes: namespace/key below, value a JSON object
 # {"lines": [{"line_id": <products[].id>, "sku": ..., "quantity": n, "reason": "DEFECTIVE", "note": ...}]}.
 RETURN_NAMESPACE, RETURN_KEY = "returns", "request"
+FULLY_REFUNDED = ("refunded", "voided")
 
 
 def aware(moment: datetime) -> datetime:
@@ -65,10 +73,36 @@ def parse_order(channel: str, order: dict) -> ChannelOrder | Malformed:
             shipping_method=sla_key(order), currency=order.get("currency") or "",
             total_amount=float(order["total"]), payment_ref=payment_ref(order),
             lines=tuple(_line(product) for product in order["products"]), raw=order,
+            cancelled_at=_cancelled_at(order),
+            refunded_amount=float(order["total"]) if order.get("payment_status") in FULLY_REFUNDED else 0.0,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return Malformed(source=channel, stream="orders", external_id=str((order or {}).get("id") or ""),
                          reason=f"unreadable order: {type(exc).__name__}: {exc}", raw=order)
+
+
+def _cancelled_at(order: dict) -> datetime | None:
+    if order.get("status") != "cancelled":
+        return None
+    return parse_datetime(order.get("cancelled_at") or order["updated_at"])   # older stores send no cancelled_at
+
+
+def return_refunds(requests: list[ReturnRequest], transactions: list[dict]) -> dict[str, float]:
+    """What the store refunded for each of one order's return requests: every successful refund
+    event of the order's transactions goes to the latest request made at or before it."""
+    ordered = sorted(requests, key=lambda r: r.requested_at)
+    found = {r.external_id: 0.0 for r in requests}
+    for transaction in transactions if isinstance(transactions, list) else []:
+        for event in transaction.get("events") or []:
+            if event.get("type") != "refund" or event.get("status") != "success":
+                continue
+            when = event.get("happened_at") or event.get("created_at")
+            at = parse_datetime(when) if when else None          # undated: the latest request, to be safe
+            owner = next((r for r in reversed(ordered) if at is None or r.requested_at <= at), None)
+            if owner is not None:
+                money = event.get("amount") or transaction.get("captured_amount") or {}
+                found[owner.external_id] = round(found[owner.external_id] + float(money.get("value") or 0), 2)
+    return found
 
 
 def ship_to(address: dict | None) -> Address | None:

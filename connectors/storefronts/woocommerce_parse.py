@@ -5,6 +5,12 @@ Fields as woocommerce/woocommerce-rest-api-docs (wp-api-v3/_orders.md) documents
 ids, money as strings (a line's `price` a number), dates twice without an offset, `date_*` in
 the site's timezone and `date_*_gmt` in GMT (only those are read here).
 
+Cancellations and refunds: an order has no cancellation date, only `status` "cancelled"; its
+`date_modified_gmt` (the status change, unless it was edited again later) stands in for it.
+`refunds` lists the order's refunds ({id, reason, total}, total a negative string such as
+"-10.00"); their sum is what was refunded in the store. A return request is the whole order
+(see return_request), so every refund of the order counts against it.
+
 Shipping method -> our SLA code. Orders record the zone's method instance (`method_id`,
 `instance_id`, `method_title`); merchants run several Flat rate instances titled by speed. Looked
 up as "method_id:instance_id" (a merchant's own mapping), then the title's slug ("Next Day" ->
@@ -121,6 +127,8 @@ def parse_order(channel: str, order: dict, *, weights: Mapping[int, float | None
             currency=order["currency"], total_amount=float(order["total"]), payment_ref=payment_ref(order),
             lines=tuple(_line(line, weights) for line in order["line_items"]),
             returns=(return_request(channel, order),) if order.get("status") == return_status else (), raw=order,
+            cancelled_at=parse_gmt(order["date_modified_gmt"]) if order.get("status") == "cancelled" else None,
+            refunded_amount=refunded(order),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return Malformed(source=channel, stream="orders", external_id=str((order or {}).get("id") or ""),
@@ -135,7 +143,15 @@ def return_request(channel: str, order: dict) -> ReturnRequest:
                              quantity=int(li["quantity"]), reason=reason)
                   for li in order["line_items"] if int(li["quantity"]) > 0)
     return ReturnRequest(channel=channel, external_id=f"{order['id']}-return", order_external_id=str(order["id"]),
-                         requested_at=parse_gmt(order["date_modified_gmt"]), lines=lines, raw=order)
+                         requested_at=parse_gmt(order["date_modified_gmt"]), lines=lines, raw=order,
+                         refunded_amount=refunded(order))
+
+
+def refunded(order: Mapping) -> float:
+    """What the store refunded: the `refunds` totals (negative strings) summed; an order set
+    `refunded` without refund records (an import) counts as refunded in full."""
+    amount = round(sum(abs(float(r.get("total") or 0)) for r in order.get("refunds") or [] if isinstance(r, dict)), 2)
+    return float(order["total"]) if amount == 0 and order.get("status") == "refunded" else amount
 
 
 def parse_return_request(channel: str, order: dict) -> ReturnRequest | Malformed:

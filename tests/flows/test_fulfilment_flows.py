@@ -208,3 +208,39 @@ def test_credentials_can_come_from_a_prefect_secret_block(prefect_harness):
     assert resolve_secret("prefect-secret:stripe-live-key", what="the payment gateway api_key") == "sk_live_from_block"
     with pytest.raises(SettingsError, match="'no-such-block' cannot be loaded"):
         resolve_secret("prefect-secret:no-such-block", what="the payment gateway api_key")
+
+
+def test_orders_cancelled_in_the_store_are_stopped_and_their_stock_released(make_shop, engine):
+    shop = make_shop(cancel_share=0.4)
+    for hours in (3, 24):  # customers cancel a few hours after ordering, before we ship
+        as_of = START + timedelta(hours=hours)
+        shop.clock.set(as_of)
+        fulfil_orders(as_of=as_of)
+
+    cancelled = frame(engine, "select order_id, hold_reason from orders where status = 'cancelled'")
+    assert len(cancelled) > 0 and cancelled["hold_reason"].str.startswith("cancelled in the store").all()
+    labelled = frame(engine, "select order_id from shipments where label_status = 'purchased'")
+    assert not set(cancelled["order_id"]) & set(labelled["order_id"])  # no label for a cancelled order
+    held = frame(engine, "select r.order_id from reservations r join orders o on o.order_id = r.order_id "
+                         "where o.status = 'cancelled' and r.status = 'active'")
+    assert held.empty  # their units are back on the shelf
+    stock = frame(engine, "select sum(reserved) as reserved from stock")["reserved"][0]
+    active = frame(engine, "select coalesce(sum(quantity), 0) as q from reservations where status = 'active'")["q"][0]
+    assert stock == active  # the shelf and the reservations agree
+
+
+def test_a_return_the_store_refunded_is_received_but_never_refunded_again(make_shop, engine):
+    shop = make_shop(orders_per_day=14.0, return_share=0.6, store_refund_share=1.0)
+    first_day = START + timedelta(days=1)
+    shop.clock.set(first_day)
+    fulfil_orders(as_of=first_day)
+    for day in range(2, 13):
+        shop.clock.set(START + timedelta(days=day))
+        track_shipments(as_of=START + timedelta(days=day))
+        process_returns(as_of=START + timedelta(days=day))
+
+    refunds = frame(engine, "select * from refunds")
+    assert len(refunds) > 0 and set(refunds["status"]) == {"in_store"}
+    assert all(shop["stripe"].refunds_for(pi) == [] for pi in refunds["payment_ref"])
+    refunded = frame(engine, "select count(*) as n from returns where status = 'refunded'")["n"][0]
+    assert refunded == len(refunds)

@@ -22,7 +22,10 @@ on the wire. The sources, each cited where used:
                                    fulfillmentCreate answer (status "SUCCESS", userErrors [])
   shopify.dev/docs/api/admin-graphql/2025-10  objects Order, LineItem, MailingAddress,
                                    OrderTransaction, Return, ReturnLineItem, Fulfillment,
-                                   FulfillmentOrder, payloads/FulfillmentCreatePayload, enums
+                                   FulfillmentOrder, Refund (Order.cancelledAt DateTime nullable,
+                                   Order.totalRefundedSet MoneyBag!, Return.refunds
+                                   RefundConnection!, Refund.createdAt DateTime nullable),
+                                   payloads/FulfillmentCreatePayload, enums
                                    OrderReturnStatus, ReturnStatus, ReturnReason,
                                    FulfillmentOrderStatus, FulfillmentStatus, OrderTransactionKind,
                                    OrderTransactionStatus, WeightUnit (nullability and enum values)
@@ -178,7 +181,8 @@ TRANSACTION = obj(  # OrderTransaction: gateway and authorizationCode nullable; 
     amountSet=SHOP_MONEY)
 ORDER = obj(  # ORDERS_PAGE nodes
     id=gid("Order"), name={"type": "string", "minLength": 1}, createdAt=DATETIME, updatedAt=DATETIME,
-    email=null(S), currencyCode=CURRENCY, returnStatus=ORDER_RETURN_STATUS,
+    cancelledAt=null(DATETIME), totalRefundedSet=SHOP_MONEY, email=null(S), currencyCode=CURRENCY,
+    returnStatus=ORDER_RETURN_STATUS,
     customer=null(obj(displayName=S)), shippingAddress=null(ADDRESS), shippingLine=null(obj(code=null(S), title=S)),
     totalPriceSet=SHOP_MONEY, transactions=array(TRANSACTION), lineItems=LINES)
 ORDERS_PAGE = obj(orders=connection(ORDER, "hasNextPage", "endCursor"))
@@ -189,13 +193,14 @@ RETURN_LINE = obj(  # ReturnLineItemType; fulfillmentLineItem only `... on Retur
     ("fulfillmentLineItem",), id=gid("(Unverified)?ReturnLineItem"), quantity={"type": "integer", "minimum": 1},
     returnReason=RETURN_REASON, customerNote=null(S),
     fulfillmentLineItem=obj(lineItem=obj(id=gid("LineItem"), sku=null(S))))
+REFUND = obj(id=gid("Refund"), createdAt=null(DATETIME), totalRefundedSet=SHOP_MONEY)
 RETURN = obj(id=gid("Return"), name=S, status=RETURN_STATUS, createdAt=DATETIME,  # Return.createdAt: 2025-10+
-             returnLineItems=connection(RETURN_LINE))
+             returnLineItems=connection(RETURN_LINE), refunds=connection(REFUND))
 ORDER_RETURNS = obj(nodes=array({"anyOf": [  # nodes(ids:): null for an unknown id, {} for a non-Order
     {"type": "null"}, obj(), obj(id=gid("Order"), returns=connection(RETURN, "hasNextPage"))]}))
 TRACKING = obj(number=null(S), company=null(S), url=null(URL))
 FULFILLMENT_STATE = obj(order=null(obj(
-    id=gid("Order"),
+    id=gid("Order"), cancelledAt=null(DATETIME),
     fulfillmentOrders=connection(obj(id=gid("FulfillmentOrder"), status=FULFILLMENT_ORDER_STATUS)),
     fulfillments=array(obj(id=gid("Fulfillment"), status=FULFILLMENT_STATUS, trackingInfo=array(TRACKING))))))
 USER_ERROR = obj(field=null(array(S)), message=S)   # user_error.json (we do not select `code`)
@@ -259,7 +264,8 @@ EXAMPLE_ORDERS_PAGE = {
         "pageInfo": {"hasNextPage": True, "endCursor": RECORDED_CURSORS[0]},
         "nodes": [{
             "id": RECORDED_IDS["Order"], "name": "HSCM#1190", "createdAt": "2025-04-30T06:12:36Z",
-            "updatedAt": "2025-04-30T06:13:04Z", "email": "buyer@example.com", "currencyCode": "EUR",
+            "updatedAt": "2025-04-30T06:13:04Z", "cancelledAt": None, "email": "buyer@example.com",
+            "currencyCode": "EUR", "totalRefundedSet": {"shopMoney": {"amount": "0.0", "currencyCode": "EUR"}},
             "returnStatus": "NO_RETURN", "customer": {"displayName": "Yevgen Pisanenko"},
             "shippingAddress": {"name": "Yevgen Pisanenko", "address1": "Bahnhofstr. 25b", "address2": None,
                                 "city": "Hofgeismar", "provinceCode": None, "zip": "34369", "countryCodeV2": "DE",

@@ -8,8 +8,12 @@ TiendaNube/api-docs at commit 9d19510b31b64d5effff42b2d7df13cca49d6d2f:
     `POST /orders/#{id}/fulfill` examples; the Metafield of its "Create an invoice" example;
   - resources/store.md: the `GET /store` example;
   - README.md: pagination (`Link`, `X-Total-Count`), the X-Rate-Limit-* headers, error bodies;
+  - resources/transaction.md (commit 027ff0d6f21b07d6b711f6f582d78ab8bf435b49): the Transaction of
+    `GET /orders/#{id}/transactions` and its events (example Nº 3, refunded, is checked below);
 plus the fields the current docs (tiendanube.github.io/api-documentation/resources/order) add:
-contact_*, gateway_id, gateway_name, products[].id/name/sku. `customer` is left out: the API only
+contact_*, gateway_id, gateway_name, products[].id/name/sku, and `cancelled_at` (shown with
+`closed_at` and `paid_at` in resources/order/index.md, the draft-order resource, whose orders are
+the same objects). `customer` is left out: the API only
 sends it to apps holding read_customers, which Cumplido does not ask for."""
 from __future__ import annotations
 
@@ -79,7 +83,19 @@ ORDER = obj({
     "shipped_at": opt(STAMP), "cancel_reason": opt({"enum": ["customer", "fraud", "inventory", "other"]}),
     "created_at": STAMP, "updated_at": STAMP,
 }, {"contact_email": STR, "contact_name": STR, "contact_phone": STR, "store_id": INT, "gateway_id": opt(STR),
-    "gateway_name": STR, "paid_at": opt(STAMP)})
+    "gateway_name": STR, "paid_at": opt(STAMP), "cancelled_at": opt(STAMP)})
+MONEY = obj({"value": {"type": "string", "pattern": r"^\d+\.\d\d$"}, "currency": {"type": "string",
+                                                                                 "pattern": "^[A-Z]{3}$"}})
+EVENT = obj({"transaction_id": STR, "amount": MONEY, "status": {"enum": ["error", "failure", "pending", "success"]},
+             "type": {"enum": ["authorization", "capture", "expiration", "in_fraud_analysis", "refund",
+                               "needs_merchant_review", "sale", "void"]},
+             "happened_at": STAMP, "created_at": STR}, {"failure_code": opt(STR), "expires_at": opt(STR)})
+TRANSACTION = obj({
+    "id": STR, "payment_provider_id": STR, "payment_method": obj({"type": STR}, {"id": STR}), "info": OBJ,
+    "status": {"enum": ["authorized", "expired", "failed", "in_fraud_analysis", "needs_merchant_review", "paid",
+                        "partially_refunded", "pending", "refunded", "voided"]},
+    "events": {"type": "array", "items": EVENT}, "captured_amount": opt(MONEY), "refunded_amount": opt(MONEY),
+    "authorized_amount": opt(MONEY), "voided_amount": opt(MONEY), "failure_code": opt(STR), "created_at": STR})
 METAFIELD = obj({"id": INT, "namespace": STR, "key": STR, "value": STR, "description": opt(STR),
                  "owner_resource": {"const": "Order"}, "owner_id": INT, "created_at": STR, "updated_at": STR})
 STORE = obj({k: {} for k in ("address", "admin_language", "blog", "business_id", "business_name", "business_address",
@@ -90,7 +106,7 @@ STORE = obj({k: {} for k in ("address", "admin_language", "blog", "business_id",
 ERROR = {"anyOf": [obj({"code": INT, "message": STR, "description": STR}), obj({"error": STR}),
                    {"type": "object", "minProperties": 1, "additionalProperties": {"type": "array"}}]}
 ROUTES = [(r"store", STORE, False), (r"orders", ORDER, True), (r"orders/\d+(/fulfill)?", ORDER, False),
-          (r"metafields/orders", METAFIELD, True)]
+          (r"orders/\d+/transactions", TRANSACTION, True), (r"metafields/orders", METAFIELD, True)]
 
 
 @dataclass
@@ -127,7 +143,8 @@ class ShapeRecorder:
         headers = response.headers
         problems += [f"missing header {h}" for h in ("x-rate-limit-limit", "x-rate-limit-remaining",
                                                      "x-rate-limit-reset") if not headers.get(h, "").isdigit()]
-        if listed and not headers.get("x-total-count", "").isdigit():
+        paged = path in ("orders", "metafields/orders")        # an order's transactions: a short, unpaged array
+        if paged and not headers.get("x-total-count", "").isdigit():
             problems.append("list without x-total-count")
         if isinstance(body, list) != listed:
             problems.append("list expected" if listed else "object expected")
@@ -372,6 +389,100 @@ def test_return_requests_appear_only_after_delivery_as_the_returns_apps_metafiel
                [(line["line_id"], line["sku"], line["quantity"], line["reason"]) for line in expected["lines"]]
 
 
+# --- cancellations and refunds made in the store ----------------------------------------------
+
+# resources/transaction.md, example Nº 3 (authorized, captured, then refunded); `info` trimmed.
+DOC_TRANSACTION = {
+    "id": "21781944-a977-4b0d-93dc-908ddb87d778", "payment_provider_id": "eeac118e-5534-40ba-b539-443449bc67a3",
+    "captured_amount": {"value": "132.95", "currency": "ARS"},
+    "refunded_amount": {"value": "132.95", "currency": "ARS"},
+    "authorized_amount": {"value": "132.95", "currency": "ARS"}, "voided_amount": None,
+    "payment_method": {"type": "credit_card", "id": "visa"}, "status": "refunded", "info": {"external_id": "1234"},
+    "failure_code": None, "created_at": "2020-07-25 17:30:15",
+    "events": [{"transaction_id": "21781944-a977-4b0d-93dc-908ddb87d778", "amount": {"value": "132.95",
+                "currency": "ARS"}, "type": kind, "status": "success", "failure_code": None, "created_at": created,
+                "happened_at": happened, "expires_at": None}
+               for kind, created, happened in (("authorization", "2020-07-25T20:30:15.138Z", "2020-01-25T12:30:15Z"),
+                                               ("capture", "2020-07-25T20:30:25.481Z", "2020-01-27T12:30:15Z"),
+                                               ("refund", "2020-07-25T20:30:33.517Z", "2020-01-27T12:30:15Z"))]}
+
+
+def test_refunds_are_read_from_the_documented_transaction_and_go_to_the_latest_request_before_them():
+    from connectors.storefronts.tiendanube_parse import parse_order, return_refunds
+
+    Draft202012Validator(TRANSACTION).validate(DOC_TRANSACTION)
+    requests_ = [ReturnRequest("tn", rid, "56789", datetime(2020, 1, day, tzinfo=timezone.utc), (), {})
+                 for rid, day in (("early", 20), ("before", 26), ("after", 28))]
+    assert return_refunds(requests_, [DOC_TRANSACTION]) == {"early": 0.0, "before": 132.95, "after": 0.0}
+    order = {"id": 1, "number": 100, "created_at": "2020-01-25T09:30:15-03:00",
+             "updated_at": "2020-01-28T09:00:00-03:00",
+             "total": "132.95", "products": [], "status": "cancelled", "cancelled_at": "2020-01-27T09:30:15-03:00"}
+    for payment_status, refunded in (("paid", 0.0), ("refunded", 132.95), ("voided", 132.95)):
+        record = parse_order("tn", {**order, "payment_status": payment_status})
+        assert record.refunded_amount == refunded
+        assert record.cancelled_at == datetime(2020, 1, 27, 12, 30, 15, tzinfo=timezone.utc)
+
+
+def test_a_customers_cancellation_arrives_on_the_next_incremental_pull_and_is_never_fulfilled(open_store):
+    from connectors.sandbox.store_events import cancel_at
+
+    store = open_store(days=1, cancel_share=0.3, malformed_share=0.0)
+    storefront = store.storefront()
+    cut = store.until_now()
+    first = {r.external_id: r for r in pulled(storefront, START, cut)}
+    planned = {str(o["id"]): cancel_at(seed=7, shop_index=0, seq=o["_seq"], placed_at=o["_created"], share=0.3)
+               for o in store.sandbox.stores[DOMAIN].orders if o["_created"] <= cut}
+    later = [oid for oid, at in planned.items() if at and at > cut]
+    storefront.push_fulfillment(order_external_id=later[0], tracking_number="1ZCANCEL01", carrier_name="UPS",
+                                tracking_url="https://ups.example/1ZCANCEL01")   # shipped before the customer cancels
+    store.clock.advance(timedelta(hours=7))
+    second = {r.external_id: r for r in pulled(storefront, cut - timedelta(minutes=5), store.until_now())}
+    truth = {o["id"]: o for o in store.truth()}
+
+    cancelled = [oid for oid in later[1:] if truth[oid]["status"] == "cancelled"]
+    assert len(cancelled) >= 2 and truth[later[0]]["status"] == "open" and second[later[0]].cancelled_at is None
+    for oid in cancelled:
+        assert first[oid].cancelled_at is None
+        assert second[oid].cancelled_at == truth[oid]["cancelled_at"] == second[oid].updated_at > cut
+        assert second[oid].raw["cancel_reason"] == "customer"
+    assert all((r.cancelled_at is not None) == (truth[oid]["status"] == "cancelled") for oid, r in second.items())
+    with pytest.raises(PermanentApiError, match="is cancelled in the store"):
+        storefront.push_fulfillment(order_external_id=cancelled[0], tracking_number="1ZCANCEL02", carrier_name="UPS",
+                                    tracking_url="https://ups.example/1ZCANCEL02")
+    refused = storefront.session.post(f"{store.url}/{DOMAIN}/orders/{cancelled[0]}/fulfill",   # the store says no too
+                                      json={"shipping_tracking_number": "1ZCANCEL03"})
+    assert refused.status_code == 422 and "cancelled" in refused.json()["description"]
+    assert [f["order_id"] for f in store.sandbox.fulfillments(DOMAIN)] == [later[0]]
+
+
+def test_returns_refunded_in_the_store_carry_what_the_transactions_say_was_refunded(open_store):
+    store = open_store(days=1, return_share=1.0, store_refund_share=0.5, cancel_share=0.0, malformed_share=0.0)
+    storefront = store.storefront()
+    orders = store.truth()[:10]
+    for n, order in enumerate(orders):
+        storefront.push_fulfillment(order_external_id=order["id"], tracking_number=f"TRK{n:04d}",
+                                    carrier_name="UPS", tracking_url=f"https://ups.example/TRK{n:04d}")
+    store.deliveries.delivered.update({f"TRK{n:04d}": store.clock.now() for n in range(len(orders))})
+    store.clock.advance(timedelta(days=3, hours=1))
+    found = [r for page in storefront.pull_return_requests(since=START, until=store.until_now()) for r in page]
+    returns = {r["id"]: r for r in store.sandbox.returns_as_of(DOMAIN, store.clock.now())}
+    truth = {o["id"]: o for o in store.truth()}
+
+    assert sorted(r.external_id for r in found) == sorted(returns)
+    refunded = [r for r in found if r.refunded_amount]
+    assert refunded and len(refunded) < len(found)                    # the merchant refunded some at once
+    for request in found:
+        assert request.refunded_amount == pytest.approx(returns[request.external_id]["refunded"])
+        assert request.refunded_amount == pytest.approx(truth[request.order_external_id]["refunded"])
+        if request.refunded_amount:                                   # the returned items at their price
+            prices = {line["id"]: line["unit_price"] for line in truth[request.order_external_id]["lines"]}
+            assert request.refunded_amount == pytest.approx(
+                sum(prices[line.external_line_id] * line.quantity for line in request.lines))
+    for order in pulled(storefront, START, store.until_now()):        # the order itself shows only full refunds
+        expected = truth[order.external_id]
+        assert order.refunded_amount == (float(expected["total"]) if expected["payment_status"] == "refunded" else 0.0)
+
+
 # --- rate limits and flaky networks ------------------------------------------------------------
 
 def test_the_client_paces_itself_on_the_bucket_headers_and_never_meets_a_429(open_store):
@@ -401,7 +512,7 @@ def test_a_full_sync_over_flaky_http_loses_and_duplicates_nothing_and_ships_each
     storefront = store.storefront()
 
     ids = [r.external_id for r in pulled(storefront, START, store.until_now())]
-    to_ship = store.truth()[:25]
+    to_ship = [o for o in store.truth() if o["status"] != "cancelled"][:25]    # never ship a cancelled one
     faults.truncate_next = 3                             # some answers to our fulfils get lost
     for n, order in enumerate(to_ship):
         storefront.push_fulfillment(order_external_id=order["id"], tracking_number=f"FLAKY{n:03d}",

@@ -76,7 +76,9 @@ ORDER = obj({
     "shipping_lines": {"type": "array", "items": obj({
         "id": I, "method_title": S, "method_id": S, "total": MONEY, "total_tax": MONEY, "taxes": ARRAY,
         "meta_data": META})},
-    "fee_lines": ARRAY, "coupon_lines": ARRAY, "refunds": ARRAY, "_links": links("self", "collection"),
+    "fee_lines": ARRAY, "coupon_lines": ARRAY, "_links": links("self", "collection"),
+    # each refund's id and total, negative ("-10.00"); `reason` in current docs, `refund` in the example
+    "refunds": {"type": "array", "items": obj({"id": I, "total": {"type": "string", "pattern": r"^-\d+\.\d\d$"}})},
 })
 # wp-api-v3/_products.md, "Retrieve a product" JSON response example.
 PRODUCT = obj({"id": I, "name": S, "slug": S, "permalink": S, "date_created": WP_DATE, "date_created_gmt": WP_DATE,
@@ -294,6 +296,7 @@ def test_a_doc_order_is_read_as_a_channel_order():
     assert (order.shipping_method, order.total_amount, order.ship_to.country) == ("standard", 39.0, "BR")
     assert [(li.sku, li.unit_price, li.weight_kg) for li in order.lines] == [(None, 9.0, 0.2), (None, 20.0, 0.0)]
     assert order.payment_ref is None                                                      # bank transfer: no gateway
+    assert (order.refunded_amount, order.cancelled_at) == (19.0, None)                  # refunds -10.00 and -9.00
 
 
 def test_shipping_methods_map_by_instance_then_title_and_unknown_ones_are_not_guessed():
@@ -360,7 +363,8 @@ def test_orders_carry_gmt_dates_kg_weights_sla_codes_and_the_gateways_reference(
         for line, true_line in zip(order.lines, expected["lines"]):
             assert line.weight_kg == pytest.approx(true_line["weight_kg"], abs=0.001)
     declined = [o for o in truth.values() if o["payment_outcome"] == "failed"]
-    assert declined and all(o["status"] == "pending" for o in declined)  # their reference came from the gateway's meta
+    # their reference came from the gateway's meta; a few of those customers then cancelled
+    assert declined and all(o["status"] in ("pending", "cancelled") for o in declined)
 
 
 def test_incremental_pulls_with_overlap_reread_and_pick_up_settled_payments(open_shop):
@@ -509,7 +513,57 @@ def test_a_cancelled_order_is_not_marked_shipped(open_shop):
     assert next(o for o in shop.truth() if o["id"] == order_id)["tracking_numbers"] == []
 
 
+def test_a_customers_cancellation_arrives_on_the_next_incremental_pull_and_is_never_shipped(open_shop):
+    shop = open_shop(days=1, cancel_share=0.3, malformed_share=0.0)
+    storefront = shop.storefront()
+    cut = shop.until_now()
+    first = {r.external_id: r for r in pull(storefront, START, cut)}
+    planned = {o.id: o.cancel_at for o in shop.sandbox.shops[DOMAIN].orders if o.created <= cut}
+    later = [oid for oid, at in planned.items() if at and at > cut]
+    push(storefront, later[0])                                # shipped before its customer cancels: stays shipped
+    shop.clock.advance(timedelta(hours=7))
+    second = {r.external_id: r for r in pull(storefront, cut - timedelta(minutes=5), shop.until_now())}
+    truth = {str(o["id"]): o for o in shop.truth()}
+
+    cancelled = [oid for oid in map(str, later[1:]) if truth[oid]["status"] == "cancelled"]
+    assert len(cancelled) >= 2
+    for oid in cancelled:
+        assert first[oid].cancelled_at is None                                 # open at the first pull...
+        assert second[oid].cancelled_at == truth[oid]["modified_at"] == second[oid].updated_at > cut   # ...now not
+    assert truth[str(later[0])]["status"] == "completed" and second[str(later[0])].cancelled_at is None
+    assert all((r.cancelled_at is not None) == (truth[oid]["status"] == "cancelled") for oid, r in second.items())
+    with pytest.raises(PermanentApiError, match="is cancelled: not marking it shipped"):   # checked before writing:
+        push(storefront, cancelled[0])                     # WooCommerce itself would accept the status change
+    assert shop.truth() == list(truth.values())            # nothing written
+
+
 # --- returns ---------------------------------------------------------------------------------
+
+def test_returns_refunded_in_the_store_carry_the_refunded_amount(open_shop):
+    shop = open_shop(days=1, return_share=1.0, store_refund_share=0.5, cancel_share=0.0, malformed_share=0.0)
+    storefront = shop.storefront()
+    orders = shop.truth()[:10]
+    for n, order in enumerate(orders):
+        push(storefront, order["id"], number=f"TRK{n:04d}")
+    shop.deliveries.delivered.update({f"TRK{n:04d}": shop.clock.now() for n in range(len(orders))})
+    shop.clock.advance(timedelta(days=3, hours=1))
+    found = [r for page in storefront.pull_return_requests(since=START, until=shop.until_now()) for r in page]
+    pulled = {r.external_id: r for r in pull(storefront, START, shop.until_now())}
+    truth = {str(o["id"]): o for o in shop.truth()}
+
+    assert sorted(r.order_external_id for r in found) == sorted(str(o["id"]) for o in orders)
+    refunded = [r for r in found if r.refunded_amount]
+    assert refunded and len(refunded) < len(found)                   # the merchant refunded some at once
+    for request in found:
+        order = truth[request.order_external_id]
+        assert request.refunded_amount == pytest.approx(order["refunded"])
+        assert pulled[request.order_external_id].refunded_amount == request.refunded_amount
+        assert order["return_requested"]                             # a partial refund keeps the return status
+        if request.refunded_amount:                                  # the items, not the shipping
+            assert request.refunded_amount == pytest.approx(sum(li["unit_price"] * li["quantity"]
+                                                                for li in order["lines"]))
+    assert all(r.refunded_amount == 0.0 for oid, r in pulled.items() if not truth[oid]["return_requested"])
+
 
 def test_returns_appear_after_delivery_as_orders_in_the_return_status(open_shop):
     shop = open_shop(days=1, return_share=1.0, damaged_share=0.5, malformed_share=0.0)
