@@ -161,9 +161,10 @@ def test_days_later_parcels_are_delivered_returned_restocked_and_refunded_once(m
     delivered = frame(engine, "select count(*) as n from orders where status = 'delivered'")["n"][0]
     refunds = frame(engine, "select * from refunds")
     assert delivered > 0
-    assert len(refunds) > 0 and (refunds["status"] == "succeeded").all()
+    assert len(refunds) > 0 and set(refunds["status"]) <= {"succeeded", "in_store"}
+    ours = refunds[refunds["status"] == "succeeded"]
     stripe_refunds = [r for pi in refunds["payment_ref"] for r in shop['stripe'].refunds_for(pi)]
-    assert len(stripe_refunds) == len(refunds)  # one refund per return at the gateway too
+    assert len(ours) > 0 and len(stripe_refunds) == len(ours)  # one gateway refund per return, none for store ones
     restocked = frame(engine, "select count(*) as n from return_lines where disposition = 'restocked'")["n"][0]
     quarantined = frame(engine, "select count(*) as n from return_lines where disposition = 'quarantined'")["n"][0]
     assert restocked + quarantined > 0
@@ -180,7 +181,7 @@ def test_days_later_parcels_are_delivered_returned_restocked_and_refunded_once(m
     assert {k: after[k] for k in ("orders", "shipments", "refunds", "returns", "reservations")} == \
            {k: before[k] for k in ("orders", "shipments", "refunds", "returns", "reservations")}
     assert len(shop['shipengine'].labels()) == labels_before
-    assert len([r for pi in refunds["payment_ref"] for r in shop['stripe'].refunds_for(pi)]) == len(refunds)
+    assert len([r for pi in refunds["payment_ref"] for r in shop['stripe'].refunds_for(pi)]) == len(ours)
 
 
 def test_backfill_recovers_a_missed_channel_without_touching_its_cursor(make_shop, engine):
