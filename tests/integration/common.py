@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from domain.records import Address
+from connectors.errors import TransientApiError
+from domain.records import Address, ParcelRequest
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
 PROGRESS = {"pre_transit": 0, "in_transit": 1, "out_for_delivery": 2, "delivered": 3}
@@ -43,3 +44,30 @@ def carrier_fixtures(sandbox_cls, carrier_cls, **credentials):
         return make_carrier()
 
     return make_sandbox, sandbox, make_carrier, carrier
+
+
+def parcel(world, reference: str, *, to: Address = CUSTOMERS[0], weight_kg: float = 1.4) -> ParcelRequest:
+    """A parcel from the EWR warehouse to one of the test customers."""
+    origin = Address(**world.warehouse("EWR").address.model_dump())
+    return ParcelRequest(reference=reference, ship_from=origin, ship_to=to, weight_kg=weight_kg)
+
+
+def book(carrier, world, reference: str, *, service: str = "usps_ground_advantage", **parcel_options):
+    """Quote the parcel and buy the named service's rate."""
+    rate = next(r for r in carrier.quote(parcel(world, reference, **parcel_options)) if r.service == service)
+    return carrier.buy_label(rate=rate, reference=reference)
+
+
+def book_each_once(carrier, world, references, **parcel_options) -> dict:
+    """What the booking task does for each reference: look it up first, else quote and buy; on a
+    transient error, start over. Returns reference -> Label."""
+
+    def book_once(reference: str):
+        for _ in range(10):
+            try:
+                return carrier.find_label(reference) or book(carrier, world, reference, **parcel_options)
+            except TransientApiError:
+                continue
+        raise AssertionError(f"{reference} never booked")
+
+    return {reference: book_once(reference) for reference in references}

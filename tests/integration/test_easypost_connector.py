@@ -34,8 +34,14 @@ from connectors.protocols import Carrier
 from connectors.sandbox.easypost import SANDBOX_API_KEY, EasyPostSandbox
 from connectors.sandbox.faults import Faults
 from connectors.webhooks import WebhookRejected
-from domain.records import Address, ParcelRequest
-from tests.integration.common import CUSTOMERS, PROGRESS, carrier_fixtures
+from tests.integration.common import (
+    CUSTOMERS,
+    PROGRESS,
+    book,
+    book_each_once,
+    carrier_fixtures,
+    parcel,
+)
 
 ACCOUNT_IDS = {"usps": "ca_b25657e9896e4d63ac8151ac346ac41e", "ups": "ca_7f3a0c6d2e9b4c18a5d1e0f4b6c2a9d3"}
 
@@ -178,16 +184,6 @@ def contract(carrier):
     recorder = ShapeRecorder().attach(carrier.session)
     yield recorder
     recorder.assert_clean()
-
-
-def parcel(world, reference: str, *, to: Address = CUSTOMERS[0], weight_kg: float = 1.4) -> ParcelRequest:
-    origin = Address(**world.warehouse("EWR").address.model_dump())
-    return ParcelRequest(reference=reference, ship_from=origin, ship_to=to, weight_kg=weight_kg)
-
-
-def book(carrier, world, reference: str, *, service: str = "usps_ground_advantage", **parcel_options):
-    rate = next(r for r in carrier.quote(parcel(world, reference, **parcel_options)) if r.service == service)
-    return carrier.buy_label(rate=rate, reference=reference)
 
 
 def labels_for(sandbox, reference: str) -> list[dict]:
@@ -338,16 +334,7 @@ def test_find_before_buy_under_faults_books_exactly_one_label_per_reference(worl
     recorder = ShapeRecorder().attach(carrier.session)
     references = [f"order-{3000 + i}-p1" for i in range(30)]
 
-    def book_once(reference: str):
-        """What the booking task does: look up first, else quote and buy; on a transient error, start over."""
-        for _ in range(10):
-            try:
-                return carrier.find_label(reference) or book(carrier, world, reference, to=CUSTOMERS[1])
-            except TransientApiError:
-                continue
-        raise AssertionError(f"{reference} never booked")
-
-    labels = {reference: book_once(reference) for reference in references}
+    labels = book_each_once(carrier, world, references, to=CUSTOMERS[1])
     found = {reference: make_carrier(max_retries=6).find_label(reference).label_ref for reference in references}
 
     truth = sandbox.labels()

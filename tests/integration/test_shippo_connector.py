@@ -16,12 +16,19 @@ from connectors.carriers.shippo_parse import (
     SERVICE_TOKENS,
     canonical_state,
 )
-from connectors.errors import PermanentApiError, TransientApiError
+from connectors.errors import PermanentApiError
 from connectors.protocols import Carrier
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.shippo import SANDBOX_API_TOKEN, ShippoSandbox
-from domain.records import Address, ParcelRequest
-from tests.integration.common import CUSTOMERS, PROGRESS, carrier_fixtures
+from domain.records import Address
+from tests.integration.common import (
+    CUSTOMERS,
+    PROGRESS,
+    book,
+    book_each_once,
+    carrier_fixtures,
+    parcel,
+)
 from tests.integration.spec_validation import (
     SHIPPO,
     ContractRecorder,
@@ -46,16 +53,6 @@ def calls_of(client: ShippoCarrier) -> list[tuple[str, str]]:
     client.session.hooks["response"].append(
         lambda r, *a, **k: seen.append((r.request.method, urlsplit(r.request.url).path)))
     return seen
-
-
-def parcel(world, reference: str, *, to: Address = CUSTOMERS[0], weight_kg: float = 1.4) -> ParcelRequest:
-    origin = Address(**world.warehouse("EWR").address.model_dump())
-    return ParcelRequest(reference=reference, ship_from=origin, ship_to=to, weight_kg=weight_kg)
-
-
-def book(carrier, world, reference: str, *, service: str = "usps_ground_advantage", **parcel_options):
-    rate = next(r for r in carrier.quote(parcel(world, reference, **parcel_options)) if r.service == service)
-    return carrier.buy_label(rate=rate, reference=reference)
 
 
 def labels_for(sandbox, reference: str) -> list[dict]:
@@ -341,16 +338,7 @@ def test_find_before_buy_under_faults_books_exactly_one_label_per_reference(worl
     carrier = make_carrier(max_retries=6)
     references = [f"order-{3000 + i}-p1" for i in range(30)]
 
-    def book_once(reference: str):
-        """What the booking task does: look up first, else quote and buy; on a transient error, start over."""
-        for _ in range(10):
-            try:
-                return carrier.find_label(reference) or book(carrier, world, reference)
-            except TransientApiError:
-                continue
-        raise AssertionError(f"{reference} never booked")
-
-    labels = {reference: book_once(reference) for reference in references}
+    labels = book_each_once(carrier, world, references)
 
     truth = sandbox.labels()
     assert sorted(label["metadata"] for label in truth) == sorted(references)
