@@ -34,6 +34,10 @@ from connectors.protocols import Carrier
 from connectors.sandbox.easypost import SANDBOX_API_KEY, EasyPostSandbox
 from connectors.sandbox.faults import Faults
 from connectors.webhooks import WebhookRejected
+from tests.integration.carrier_contract import (  # noqa: F401 - collected here, run against this carrier
+    test_a_label_bought_just_before_a_crash_is_found_by_its_reference,
+    test_a_reference_never_booked_has_no_label,
+)
 from tests.integration.common import (
     CUSTOMERS,
     PROGRESS,
@@ -176,6 +180,12 @@ def world():
                                                      for c in base.carriers)})
 
 
+
+@pytest.fixture
+def label_fields() -> tuple[str, str]:
+    return 'reference', 'id'   # reference and label id in the simulator's ground truth
+
+
 make_sandbox, sandbox, make_carrier, carrier = carrier_fixtures(EasyPostSandbox, EasyPostCarrier, api_key=SANDBOX_API_KEY)
 
 
@@ -228,21 +238,8 @@ def test_parcels_are_weighed_in_ounces_and_farther_heavier_ones_cost_more(world,
     assert label.raw["parcel"]["weight"] == 70.5   # 2 kg in ounces, as EasyPost's Parcel.weight wants
 
 
-def test_a_label_bought_just_before_a_crash_is_found_by_its_reference(world, sandbox, carrier, make_carrier, contract):
-    bought = book(carrier, world, "order-1002-p1")   # ...and the process dies before recording it
-    restarted = make_carrier()
-    contract.attach(restarted.session)
-
-    found = restarted.find_label("order-1002-p1")
-
-    assert (found.label_ref, found.tracking_number, found.reference) == \
-        (bought.label_ref, bought.tracking_number, "order-1002-p1")
-    assert (found.carrier, found.service, found.amount) == ("usps", "usps_ground_advantage", bought.amount)
-    assert [label["id"] for label in labels_for(sandbox, "order-1002-p1")] == [bought.label_ref]
 
 
-def test_a_reference_never_booked_has_no_label(carrier, contract):
-    assert carrier.find_label("order-never-booked") is None
 
 
 def test_buying_a_second_rate_of_a_booked_shipment_returns_the_label_already_bought(world, sandbox, carrier, contract):

@@ -13,6 +13,11 @@ from connectors.errors import PermanentApiError, TransientApiError
 from connectors.protocols import Carrier
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.shipengine import SANDBOX_API_KEY, ShipEngineSandbox
+from tests.integration.carrier_contract import (  # noqa: F401 - collected here, run against this carrier
+    test_a_label_bought_just_before_a_crash_is_found_by_its_reference,
+    test_a_reference_never_booked_has_no_label,
+    test_farther_and_heavier_parcels_cost_more,
+)
 from tests.integration.common import (
     CUSTOMERS,
     PROGRESS,
@@ -27,6 +32,12 @@ from tests.integration.spec_validation import (
     spec_or_skip,
     validate_exchange,
 )
+
+
+@pytest.fixture
+def label_fields() -> tuple[str, str]:
+    return 'external_shipment_id', 'label_id'   # reference and label id in the simulator's ground truth
+
 
 make_sandbox, sandbox, make_carrier, carrier = carrier_fixtures(ShipEngineSandbox, ShipEngineCarrier, api_key=SANDBOX_API_KEY)
 
@@ -58,33 +69,10 @@ def test_every_service_of_every_carrier_is_quoted_cheapest_first(world, carrier,
     assert {r.currency for r in rates} == {"USD"}
 
 
-def test_farther_and_heavier_parcels_cost_more(world, carrier, contract):
-    def ground(reference: str, **options) -> float:
-        rates = carrier.quote(parcel(world, reference, **options))
-        return next(r.amount for r in rates if r.service == "ups_ground")
-
-    near = ground("order-1-p1", to=CUSTOMERS[1])                      # Newark -> Albany
-    far = ground("order-2-p1", to=CUSTOMERS[2])                       # Newark -> Seattle
-    heavy = ground("order-3-p1", to=CUSTOMERS[2], weight_kg=9.0)
-    assert near < far < heavy
 
 
-def test_a_label_bought_just_before_a_crash_is_found_by_its_reference(world, sandbox, carrier, make_carrier,
-                                                                    contract):
-    bought = book(carrier, world, "order-1002-p1")   # ...and the process dies before recording it
-    restarted = make_carrier()
-    contract.attach(restarted.session)
-
-    found = restarted.find_label("order-1002-p1")
-
-    assert (found.label_ref, found.tracking_number, found.reference) == \
-        (bought.label_ref, bought.tracking_number, "order-1002-p1")
-    assert (found.carrier, found.service, found.amount) == ("usps", "usps_ground_advantage", bought.amount)
-    assert [label["label_id"] for label in labels_for(sandbox, "order-1002-p1")] == [bought.label_ref]
 
 
-def test_a_reference_never_booked_has_no_label(carrier, contract):
-    assert carrier.find_label("order-never-booked") is None
 
 
 def test_buying_a_second_rate_for_a_booked_reference_returns_the_label_already_bought(world, sandbox, carrier,

@@ -21,6 +21,11 @@ from connectors.protocols import Carrier
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.shippo import SANDBOX_API_TOKEN, ShippoSandbox
 from domain.records import Address
+from tests.integration.carrier_contract import (  # noqa: F401 - collected here, run against this carrier
+    test_a_label_bought_just_before_a_crash_is_found_by_its_reference,
+    test_a_reference_never_booked_has_no_label,
+    test_farther_and_heavier_parcels_cost_more,
+)
 from tests.integration.common import (
     CUSTOMERS,
     PROGRESS,
@@ -35,6 +40,12 @@ from tests.integration.spec_validation import (
     spec_or_skip,
     validate_exchange,
 )
+
+
+@pytest.fixture
+def label_fields() -> tuple[str, str]:
+    return 'metadata', 'object_id'   # reference and label id in the simulator's ground truth
+
 
 make_sandbox, sandbox, make_carrier, carrier = carrier_fixtures(ShippoSandbox, ShippoCarrier, api_token=SANDBOX_API_TOKEN)
 
@@ -89,32 +100,10 @@ def test_our_service_codes_map_to_servicelevel_tokens_shippo_defines(world):
     assert set(SERVICE_TOKENS.values()) <= tokens
 
 
-def test_farther_and_heavier_parcels_cost_more(world, carrier, contract):
-    def ground(reference: str, **options) -> float:
-        return next(r.amount for r in carrier.quote(parcel(world, reference, **options)) if r.service == "ups_ground")
-
-    near = ground("order-1-p1", to=CUSTOMERS[1])                      # Newark -> Albany
-    far = ground("order-2-p1", to=CUSTOMERS[2])                       # Newark -> Seattle
-    heavy = ground("order-3-p1", to=CUSTOMERS[2], weight_kg=9.0)
-    assert near < far < heavy
 
 
-def test_a_label_bought_just_before_a_crash_is_found_by_its_reference(world, sandbox, carrier, make_carrier,
-                                                                    contract):
-    bought = book(carrier, world, "order-1002-p1")   # ...and the process dies before recording it
-    restarted = make_carrier()
-    contract.attach(restarted.session)
-
-    found = restarted.find_label("order-1002-p1")
-
-    assert (found.label_ref, found.tracking_number, found.reference) == \
-        (bought.label_ref, bought.tracking_number, "order-1002-p1")
-    assert (found.carrier, found.service, found.amount) == ("usps", "usps_ground_advantage", bought.amount)
-    assert [label["object_id"] for label in labels_for(sandbox, "order-1002-p1")] == [bought.label_ref]
 
 
-def test_a_reference_never_booked_has_no_label(carrier, contract):
-    assert carrier.find_label("order-never-booked") is None
 
 
 def test_after_one_full_read_a_look_up_costs_one_page_of_new_transactions(world, url, carrier, make_carrier):
