@@ -23,5 +23,11 @@ demo: $(STAMP)  ## run the sandbox shop through every flow over simulated days (
 test: $(STAMP)  ## run the test suite (SQLite, plus PostgreSQL when CUMPLIDO_TEST_POSTGRES_URL is set)
 	$(BIN)/pytest
 
+SIZES   ?= 1000 10000 100000
+DB      ?= sqlite postgres
+WORKERS ?= 1 2
+bench: $(STAMP)  ## measure throughput vs baselines: SIZES="1000 10000 100000" DB="sqlite postgres" WORKERS="1 2" → bench/results/
+	$(BIN)/cumplido bench $(foreach n,$(SIZES),--orders $(n)) $(foreach d,$(DB),--db $(d)) $(foreach w,$(WORKERS),--workers $(w))
+
 clean:  ## remove the demo warehouse and Prefect home under ./var
 	rm -rf var/*

@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from domain.records import (
-    ChannelOrder, FulfillmentPush, Label, Malformed, ParcelRequest, Payment, Rate, Refund,
-    ReturnRequest, TrackingUpdate,
+    ChannelOrder, FulfillmentNotice, FulfillmentPush, Label, Malformed, ParcelRequest, Payment, PushResult, Rate,
+    Refund, ReturnRequest, TrackingUpdate,
 )
 
 
@@ -28,6 +28,11 @@ class Storefront(Protocol):
         self, *, order_external_id: str, tracking_number: str, carrier_name: str, tracking_url: str,
     ) -> FulfillmentPush:
         """Mark the order fulfilled with tracking; a second call for the same order is a no-op."""
+
+    def push_fulfillments(self, items: list[FulfillmentNotice]) -> list[PushResult]:
+        """push_fulfillment for many orders (as few calls as the API allows): one result per item,
+        in order. A refusal or a lost answer fails that item alone (PushResult.error, .retryable);
+        the call itself does not raise for one order's trouble."""
 
     def check(self) -> str:
         """Reach the API with the configured credentials; return a one-line description."""
@@ -58,6 +63,18 @@ class Carrier(Protocol):
 
     def buy_label(self, *, rate: Rate, reference: str) -> Label:
         """Buy the label for a quoted rate."""
+
+    def quote_many(self, parcels: list[ParcelRequest]) -> dict[str, list[Rate] | str]:
+        """quote() for many parcels, keyed by parcel.reference; a str is the vendor's refusal of
+        that parcel (the others are still quoted). Transient errors raise."""
+
+    def buy_labels(self, choices: list[tuple[Rate, str]]) -> dict[str, Label | str]:
+        """Buy many (rate, reference) pairs, from one origin: reference -> its label, or the vendor's
+        refusal of that parcel. Never buys twice for a reference, also when repeated after a
+        crash; a transient error raises and a repeat of the call finds what was already bought."""
+
+    def find_labels(self, references: Sequence[str]) -> dict[str, Label]:
+        """find_label() for many references (those without a live label are absent)."""
 
     def track(self, label: Label | str) -> TrackingUpdate:
         """Tracking history of a label (or label_ref), mapped to canonical states."""

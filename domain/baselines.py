@@ -19,9 +19,9 @@ Point = tuple[int, float]
 Router = Callable[[Sequence[Point], Layout], Route]
 
 
-def single_order_travel(picks: pd.DataFrame, layout: Layout, *, router: Router = best_route) -> float:
-    """Metres walked picking every order on its own walk. The default router is best_route, the
-    one waves use, so the comparison measures batching alone."""
+def single_order_travel(picks: pd.DataFrame, layout: Layout, *, router: Router = optimal_route) -> float:
+    """Metres walked picking every order on its own walk. The default router is the shortest
+    route, the one waves use, so the comparison measures batching alone."""
     return _travel(picks.groupby("order_id", sort=True), layout, router)
 
 
@@ -33,9 +33,9 @@ def fcfs_s_shape_travel(picks: pd.DataFrame, layout: Layout, rules: WaveRules) -
     return _travel(picks.groupby(picks["order_id"].map(batch_of), sort=True), layout, s_shape_route)
 
 
-def waves_travel(planned_pick_lines: pd.DataFrame, layout: Layout, *, router: Router = best_route) -> float:
+def waves_travel(planned_pick_lines: pd.DataFrame, layout: Layout, *, router: Router = optimal_route) -> float:
     """Metres walked by planned waves: pick lines with wave_id, aisle and y (plan_pick_waves'
-    pick_lines merged with its picks on order_id, line_no). With best_route this is the sum of
+    pick_lines merged with its picks on order_id, line_no). With optimal_route this is the sum of
     the waves' travel_distance."""
     return _travel(planned_pick_lines.groupby("wave_id", sort=True), layout, router)
 

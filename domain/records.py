@@ -156,3 +156,25 @@ class TrackingUpdate:
 class FulfillmentPush:
     external_fulfillment_id: str
     already_existed: bool
+
+
+@dataclass(frozen=True)
+class FulfillmentNotice:
+    """What a storefront is told when an order's parcel ships (one item of a batched push)."""
+
+    order_external_id: str
+    tracking_number: str
+    carrier_name: str
+    tracking_url: str
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """The storefront's answer to one notice: `pushed` (new or already there), or refused with the
+    store's own words in `error`; `retryable` when nothing is known to have changed in the store
+    (outage, lost answer), so the next run simply tries again."""
+
+    notice: FulfillmentNotice
+    pushed: FulfillmentPush | None = None
+    error: str | None = None
+    retryable: bool = False

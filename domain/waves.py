@@ -18,7 +18,7 @@ import pandas as pd
 
 from config.world import Warehouse, WaveRules
 from domain.frames import FLOAT, INT, TEXT, TIME, conform
-from domain.routing import best_route
+from domain.routing_optimal import optimal_route
 
 WAVE_COLUMNS = {"wave_id": TEXT, "warehouse_id": TEXT, "cutoff_at": TIME, "order_count": INT,
                 "line_count": INT, "travel_distance": FLOAT, "status": TEXT, "created_at": TIME}
@@ -55,7 +55,8 @@ def plan_pick_waves(
     urgent orders (promised_by) first, orders never split across waves, each wave capped by
     rules.max_orders orders and rules.max_lines pick lines; orders close together in the
     warehouse are batched together (e.g. sort by their mean aisle/bay). Each wave's pick
-    lines are numbered seq 1..n in the walking order of domain.routing.best_route; waves get
+    lines are numbered seq 1..n in the walking order of the shortest route (domain.routing_optimal,
+    exact for a single-block layout); waves get
     travel_distance from that route, status 'released', created_at = now, and a deterministic
     wave_id f"{warehouse}-{cutoff:%Y%m%dT%H%M}-{sha1 of sorted order_ids[:10 hex]}".
 
@@ -119,7 +120,7 @@ def _route_wave(rows: pd.DataFrame, order_ids: list[str], warehouse: Warehouse, 
     rows = rows.sort_values(["order_id", "line_no", "location_id"], kind="stable")
     depth = rows["y"].to_numpy(dtype=float) - warehouse.layout.depot[1]
     points = list(zip(rows["aisle"].astype(int).tolist(), depth.tolist()))
-    route = best_route(points, warehouse.layout)
+    route = optimal_route(points, warehouse.layout)
     wid = wave_id(warehouse.id, cutoff, order_ids)
     walked = rows.iloc[list(route.order)].assign(wave_id=wid, seq=np.arange(1, len(rows) + 1))
     wave = {"wave_id": wid, "warehouse_id": warehouse.id, "cutoff_at": cutoff, "order_count": len(order_ids),

@@ -66,6 +66,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import importlib
 
+    if args.warehouse and args.flow != "fulfil-orders":
+        print(f"cumplido: --warehouse applies to fulfil-orders only, not {args.flow}", file=sys.stderr)
+        return 2
     from tasks.resources import resources
     from warehouse.db import check_connection, check_migrated
 
@@ -77,6 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     kwargs = {"as_of": args.as_of}
     if args.channel:
         kwargs["channels"] = args.channel
+    if args.warehouse:
+        kwargs["warehouses"] = args.warehouse
     print(flow(**kwargs))
     return 0
 
@@ -92,6 +97,14 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from flows.sandbox_server import serve_forever
 
     return serve_forever(seed=args.seed, orders_per_day=args.orders_per_day, speed=args.speed)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.main import run_many
+
+    return run_many(sizes=args.orders or [1_000, 10_000, 100_000], dbs=args.db or ["sqlite"], seed=args.seed,
+                    postgres_url=args.postgres_url, workdir=Path(args.workdir), out_dir=Path(args.out),
+                    workers=args.workers)
 
 
 def cmd_channels(args: argparse.Namespace) -> int:
@@ -135,6 +148,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("flow", choices=sorted(FLOWS), help="which flow")
     run.add_argument("--as-of", type=_iso, default=None, help="the flow's notion of now (ISO, UTC)")
     run.add_argument("--channel", action="append", help="limit to this channel (repeatable)")
+    run.add_argument("--warehouse", action="append",
+                     help="fulfil-orders only: limit waves, labels and pushes to orders allocated to this "
+                          "warehouse (repeatable); such a run does not pull or reserve (docs/scale-out.md)")
     run.set_defaults(func=cmd_run)
 
     backfill = sub.add_parser("backfill", help="re-pull a past window of orders (cursors untouched)",
@@ -153,6 +169,28 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--orders-per-day", type=float, default=200.0)
     sandbox.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (default 1: real time)")
     sandbox.set_defaults(func=cmd_sandbox)
+
+    bench = sub.add_parser(
+        "bench", help="measure throughput, memory and orchestration overhead against baselines",
+        description="Generate a reproducible peak-day scenario, serve it from the simulators in their own process, "
+        "run the real flows against a running `prefect server` and a fresh warehouse, measure the baselines on the "
+        "same orders, check nothing was oversold, doubled or lost, and write bench/results/<date>-<db>-<N>.json "
+        "and .md. PostgreSQL runs use a schema of their own (cumplido_bench) that is dropped first.")
+    bench.add_argument("--orders", type=int, action="append", metavar="N",
+                       help="orders on the peak day (repeatable; default 1000, 10000 and 100000)")
+    bench.add_argument("--db", choices=["sqlite", "postgres"], action="append",
+                       help="warehouse database (repeatable; default sqlite)")
+    bench.add_argument("--workers", type=int, action="append", metavar="K",
+                       help="also measure scale-out with K process workers on one pool (PostgreSQL; repeatable, "
+                       "e.g. --workers 1 --workers 2)")
+    bench.add_argument("--seed", type=int, default=7, help="scenario seed (default 7)")
+    bench.add_argument("--postgres-url", default=os.environ.get("CUMPLIDO_BENCH_POSTGRES_URL",
+                                                                "postgresql://postgres@127.0.0.1:5432/test"),
+                       help="PostgreSQL server for --db postgres (default $CUMPLIDO_BENCH_POSTGRES_URL or "
+                       "postgresql://postgres@127.0.0.1:5432/test)")
+    bench.add_argument("--out", default="bench/results", help="where results go (default bench/results)")
+    bench.add_argument("--workdir", default="var/bench", help="scratch: SQLite files, Prefect home (default var/bench)")
+    bench.set_defaults(func=cmd_bench)
 
     channels = sub.add_parser("channels", help="check every store, the payment gateway and the carrier",
                               description="Reach each configured API with its credentials and say what is wrong.")

@@ -1,4 +1,4 @@
-"""fulfil_orders: pull → verify payments → reserve stock → plan pick waves → book carriers."""
+"""fulfil_orders: pull → verify payments → reserve stock → plan pick waves → book carriers → push."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +6,9 @@ from datetime import datetime
 from prefect import flow, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.stages import finish, outcome, run_name
+from config.world import World
+from domain.partitions import Partition, cell_lock_key
+from flows.stages import finish, outcome
 from tasks.book_carriers import book_carriers
 from tasks.plan_pick_waves import plan_pick_waves
 from tasks.prepare_warehouse import prepare_warehouse
@@ -15,18 +17,68 @@ from tasks.push_fulfillments import push_fulfillments
 from tasks.reserve_stock import reserve_stock
 from tasks.resources import resources, utc_now
 from tasks.verify_payments import verify_payments
+from warehouse.orders import holding_cells
 
 
-@flow(name="fulfil-orders", flow_run_name=run_name("fulfil-orders"), task_runner=ThreadPoolTaskRunner(max_workers=4))
-def fulfil_orders(as_of: datetime | None = None, channels: list[str] | None = None) -> dict:
-    """One fulfilment cycle over the selected channels (default: all in the world file).
-    Stages read their work by state, so a failed stage is simply picked up by the next run."""
+def run_name() -> str:
+    """'fulfil-orders 2026-11-26T10:05 shopify-main', '… all-channels@EWR'."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters or {}
+    as_of = params.get("as_of") or utc_now()
+    if isinstance(as_of, str):
+        as_of = datetime.fromisoformat(as_of)
+    partition = Partition.of(params.get("channels"), params.get("warehouses"))
+    return f"fulfil-orders {as_of:%Y-%m-%dT%H:%M} {partition.label}"
+
+
+def world_names(world: World) -> dict[str, list[str]]:
+    return {"channels": [c.id for c in world.channels], "warehouses": [w.id for w in world.warehouses]}
+
+
+def checked_partition(channels: list[str] | None, warehouses: list[str] | None, known: dict) -> Partition:
+    """The run's partition; a name the world file does not define fails the run before any work."""
+    partition = Partition.of(channels, warehouses)
+    if unknown := partition.unknown(**known):
+        raise ValueError(f"unknown {', '.join(unknown)}; the world file defines channels "
+                         f"{', '.join(known['channels'])} and warehouses {', '.join(known['warehouses'])}")
+    return partition
+
+
+def listed(names: tuple[str, ...] | None) -> list[str] | None:
+    return list(names) if names else None
+
+
+@flow(name="fulfil-orders", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4))
+def fulfil_orders(as_of: datetime | None = None, channels: list[str] | None = None,
+                  warehouses: list[str] | None = None) -> dict:
+    """One fulfilment cycle over a partition: `channels` × `warehouses` (None or [] = every one).
+
+    Partition rule (docs/scale-out.md): an order has no warehouse until reservation gives it
+    the nearest one that ships it complete. So intake (pull, verify payments, reserve stock)
+    is partitioned by channel only and runs only when `warehouses` is None: a warehouse
+    partition never reserves, so it neither spends another warehouse's stock nor takes an
+    order another warehouse would serve better. The floor (pick waves, labels, storefront
+    pushes) is partitioned by channel and warehouse; the labels and pushes of one
+    (channel, warehouse) cell are done by one run at a time. Stages read their work by state,
+    so a failed stage, or one a concurrent run is doing, is picked up by the next run."""
     as_of = as_of or utc_now()
+    known = world_names(resources().world)
+    part = checked_partition(channels, warehouses, known)
+    floor = {"channels": listed(part.channels), "warehouses": listed(part.warehouses)}
     prepare_warehouse(as_of)
     results, failures = {}, []
-    selected = channels or [c.id for c in resources().world.channels]
-    for channel, state in zip(selected, pull_orders.map(selected, as_of=unmapped(as_of), return_state=True)):
-        outcome(f"pull_orders[{channel}]", state, results, failures)
-    for stage in (verify_payments, reserve_stock, plan_pick_waves, book_carriers, push_fulfillments):
-        outcome(stage.name, stage(as_of, return_state=True), results, failures)
+    if part.runs_intake:
+        selected = floor["channels"] or known["channels"]
+        for channel, state in zip(selected, pull_orders.map(selected, as_of=unmapped(as_of), return_state=True)):
+            outcome(f"pull_orders[{channel}]", state, results, failures)
+        for stage in (verify_payments, reserve_stock):
+            outcome(stage.name, stage(as_of, channels=floor["channels"], return_state=True), results, failures)
+    else:
+        results["intake"] = {"skipped": "a warehouse partition; runs over every warehouse pull and reserve"}
+    outcome(plan_pick_waves.name, plan_pick_waves(as_of, **floor, return_state=True), results, failures)
+    cells = [cell_lock_key(*cell) for cell in part.cells(**known)]
+    with holding_cells(resources().engine, cells):  # one run at a time books a (channel, warehouse)
+        for stage in (book_carriers, push_fulfillments):
+            outcome(stage.name, stage(as_of, **floor, return_state=True), results, failures)
     return finish("fulfil-orders-summary", results, failures, as_of=as_of)

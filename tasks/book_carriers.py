@@ -1,7 +1,13 @@
-"""Shipping: book the cheapest carrier service that keeps the promise; intent-first labels."""
+"""Shipping: book the cheapest carrier service that keeps the promise; intent-first labels.
+
+Parcels go to the carrier a chunk at a time (one warehouse per chunk, most urgent first):
+quote_many, choose_rates, intent rows for exactly the parcels being bought, buy_labels, one
+commit. A crash loses at most the chunk in flight; its intents are what the next run looks up
+first (find_labels), before it quotes anything again."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 
 import pandas as pd
@@ -9,70 +15,88 @@ from prefect import task
 from prefect.cache_policies import NONE
 
 from config.world import World
-from connectors.errors import PermanentApiError
 from connectors.protocols import Carrier
+from domain.keys import idempotency_key
 from domain.rates import choose_rates, transit_budget
-from domain.records import Address, Label, ParcelRequest
+from domain.records import Address, Label, ParcelRequest, Rate
 from domain.waves import next_cutoff
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.resources import resources
 from warehouse.shipments import (
-    outbound_id, record_label_failures, record_labels, waved_without_label, write_intents,
+    ADDRESS, outbound_id, record_label_failures, record_labels, waved_without_label, write_intents,
 )
 
 log = logging.getLogger(__name__)
-FLUSH_EVERY = 50  # labels bought between two commits; a crash in between is recovered by find_label
+CHUNK = 500   # parcels per round (quote, intents, one carrier batch, one commit): what a crash can leave open
+QUOTE_COLUMNS = ["shipment_id", "rate_id", "carrier", "service", "amount", "currency", "transit_days"]
+LABEL_COLUMNS = ["idempotency_key", "carrier", "service", "rate_amount", "currency", "label_ref", "tracking_number"]
+ROW_COLUMNS = ["shipment_id", "order_id", "warehouse_id", "promised_by"]
 
 
 class LabelBook:
-    """Labels bought and failures met during one run, committed in small batches."""
+    """Labels bought and failures met during one run, committed a chunk at a time."""
 
     def __init__(self, engine, *, at: datetime):
         self.engine, self.at, self.flow_run_id = engine, at, current_flow_run_id()
-        self.labels: list[dict] = []
-        self.failures: list[dict] = []
+        self.labels: list[pd.DataFrame] = []
+        self.failures: list[pd.DataFrame] = []
         self.booked = self.failed = 0
 
-    def add_label(self, row, label: Label) -> None:
-        self.labels.append({"shipment_id": row.shipment_id, "order_id": row.order_id, "carrier": label.carrier,
-                            "service": label.service, "rate_amount": label.amount, "currency": label.currency,
-                            "label_ref": label.label_ref, "tracking_number": label.tracking_number})
-        if len(self.labels) >= FLUSH_EVERY:
-            self.flush()
+    def add_labels(self, rows: pd.DataFrame, labels: dict[str, Label]) -> None:
+        """rows: work rows; labels: idempotency_key -> label bought for it."""
+        frame = pd.DataFrame([(ref, label.carrier, label.service, label.amount, label.currency, label.label_ref,
+                               label.tracking_number) for ref, label in labels.items()], columns=LABEL_COLUMNS)
+        self.labels.append(rows[["shipment_id", "order_id", "idempotency_key"]].merge(frame, on="idempotency_key")
+                           .drop(columns="idempotency_key"))
 
-    def add_failure(self, row, error: str) -> None:
-        self.failures.append({"shipment_id": row.shipment_id, "order_id": row.order_id, "error": error})
+    def add_failures(self, rows: pd.DataFrame, errors: dict[str, str]) -> None:
+        """rows: work rows; errors: idempotency_key -> the vendor's words."""
+        failed = rows[rows["idempotency_key"].isin(errors)]
+        self.failures.append(failed[ROW_COLUMNS].assign(error=failed["idempotency_key"].map(errors)))
 
     def flush(self) -> None:
-        with self.engine.begin() as conn:
-            self.booked += record_labels(conn, pd.DataFrame(self.labels), at=self.at, flow_run_id=self.flow_run_id) \
-                if self.labels else 0
-            self.failed += record_label_failures(conn, pd.DataFrame(self.failures), at=self.at,
-                                                 flow_run_id=self.flow_run_id) if self.failures else 0
+        labels, failures = (pd.concat(self.labels) if self.labels else pd.DataFrame(),
+                            pd.concat(self.failures) if self.failures else pd.DataFrame())
         self.labels, self.failures = [], []
+        if labels.empty and failures.empty:
+            return
+        with self.engine.begin() as conn:
+            self.booked += record_labels(conn, labels, at=self.at, flow_run_id=self.flow_run_id)
+            if not failures.empty:  # a parcel refused at quoting has no intent row yet: give it one to fail
+                write_intents(conn, failures, direction="outbound", now=self.at)
+            self.failed += record_label_failures(conn, failures, at=self.at, flow_run_id=self.flow_run_id)
 
 
-def parcel_for(row, world: World) -> ParcelRequest:
-    origin = world.warehouse(row.warehouse_id).address
-    return ParcelRequest(
-        reference=row.idempotency_key, ship_from=Address(**origin.model_dump()),
-        ship_to=Address(name=row.customer_name, line1=row.ship_to_line1, city=row.ship_to_city,
-                        region=row.ship_to_region, postal_code=row.ship_to_postal_code, country=row.ship_to_country),
-        weight_kg=max(float(row.weight_kg), 0.05),
-    )
+def label_references(shipment_ids: pd.Series) -> pd.Series:
+    """The idempotency key write_intents stores for an outbound label: known before the intent
+    is written, because the carrier already gets it when the parcel is quoted."""
+    return shipment_ids.map(lambda shipment_id: idempotency_key("outbound-label", shipment_id))
 
 
-def quote_all(carrier: Carrier, work: pd.DataFrame, world: World, book: LabelBook) -> tuple[pd.DataFrame, dict]:
-    quotes, rates = [], {}
-    for row in work.itertuples():
-        try:
-            for rate in carrier.quote(parcel_for(row, world)):
-                rates[rate.rate_id] = rate
-                quotes.append({"shipment_id": row.shipment_id, **rate.__dict__})
-        except PermanentApiError as exc:
-            book.add_failure(row, exc.message)
-    columns = ["shipment_id", "rate_id", "carrier", "service", "amount", "currency", "transit_days"]
-    return pd.DataFrame(quotes, columns=columns), rates
+def parcels_for(rows: pd.DataFrame, world: World) -> list[ParcelRequest]:
+    origins = {w.id: Address(**w.address.model_dump()) for w in world.warehouses}
+    customers = [Address(name=name, line1=line1, city=city, region=region, postal_code=postal_code, country=country)
+                 for name, line1, city, region, postal_code, country in zip(*(rows[c] for c in ADDRESS))]
+    return [ParcelRequest(reference=reference, ship_from=origins[warehouse], ship_to=customer, weight_kg=weight)
+            for reference, warehouse, customer, weight in zip(rows["idempotency_key"], rows["warehouse_id"], customers,
+                                                              rows["weight_kg"].astype(float).clip(lower=0.05))]
+
+
+def chunks_of(work: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """CHUNK parcels at a time from one warehouse (a carrier batch leaves from one place), the
+    warehouse holding the most urgent parcel first."""
+    for _, parcels in work.groupby("warehouse_id", sort=False):
+        for start in range(0, len(parcels), CHUNK):
+            yield parcels.iloc[start:start + CHUNK]
+
+
+def quotes_frame(rows: pd.DataFrame, quoted: dict[str, list[Rate] | str]) -> tuple[pd.DataFrame, dict[str, Rate]]:
+    shipment_of = dict(zip(rows["idempotency_key"], rows["shipment_id"]))
+    rates = {r.rate_id: r for answer in quoted.values() if not isinstance(answer, str) for r in answer}
+    frame = pd.DataFrame([(shipment_of[ref], r.rate_id, r.carrier, r.service, r.amount, r.currency, r.transit_days)
+                          for ref, answer in quoted.items() if not isinstance(answer, str) for r in answer],
+                         columns=QUOTE_COLUMNS)
+    return frame, rates
 
 
 def choose_services(quotes: pd.DataFrame, work: pd.DataFrame, world: World, *, as_of: datetime) -> pd.DataFrame:
@@ -82,33 +106,51 @@ def choose_services(quotes: pd.DataFrame, work: pd.DataFrame, world: World, *, a
     return choose_rates(quotes, budget)
 
 
+def recover_labels(carrier: Carrier, work: pd.DataFrame, book: LabelBook) -> set[str]:
+    """Labels a crashed run bought but never recorded (its intent rows), found by reference."""
+    intents = work[work["label_status"] == "intent"]
+    found = carrier.find_labels(intents["idempotency_key"].tolist()) if not intents.empty else {}
+    book.add_labels(intents, found)
+    book.flush()
+    return set(intents.loc[intents["idempotency_key"].isin(found), "shipment_id"])
+
+
+def book_chunk(carrier: Carrier, rows: pd.DataFrame, world: World, book: LabelBook, *, as_of: datetime) -> int:
+    """Quote, choose, write intents, buy and record one chunk; returns its parcels at SLA risk."""
+    quoted = carrier.quote_many(parcels_for(rows, world))
+    quotes, rates = quotes_frame(rows, quoted)
+    book.add_failures(rows, {ref: answer for ref, answer in quoted.items() if isinstance(answer, str)})
+    chosen = choose_services(quotes, rows, world, as_of=as_of)
+    buying = rows.merge(chosen[["shipment_id", "rate_id"]], on="shipment_id")
+    if not buying.empty:
+        with book.engine.begin() as conn:  # the intent is durable before any money is spent
+            write_intents(conn, buying, direction="outbound", now=as_of)
+        bought = carrier.buy_labels(list(zip(buying["rate_id"].map(rates), buying["idempotency_key"])))
+        refused = {ref: answer for ref, answer in bought.items() if isinstance(answer, str)}
+        book.add_labels(buying, {ref: answer for ref, answer in bought.items() if isinstance(answer, Label)})
+        book.add_failures(buying, refused)
+        failed = buying[buying["idempotency_key"].isin(refused)]
+        for order_id, reference in zip(failed["order_id"], failed["idempotency_key"]):
+            emit("cumplido.label.failed", resource=f"cumplido.order.{order_id}", payload={"error": refused[reference]})
+    book.flush()
+    return int((~chosen["meets_sla"]).sum())
+
+
 @task(task_run_name="book-carriers", cache_policy=NONE, **TRANSIENT_RETRIES)
-def book_carriers(as_of: datetime) -> dict[str, int]:
+def book_carriers(as_of: datetime, channels: list[str] | None = None, warehouses: list[str] | None = None) -> dict[str, int]:
     res = resources()
     with res.engine.begin() as conn:
-        work = waved_without_label(conn)
+        work = waved_without_label(conn, channels=channels, warehouses=warehouses)
     if work.empty:
         return {"booked": 0}
     work["shipment_id"] = work["order_id"].map(outbound_id)
-    with res.engine.begin() as conn:  # the intent is durable before any money is spent
-        work = work.merge(write_intents(conn, work, direction="outbound", now=as_of), on="shipment_id")
+    work["idempotency_key"] = label_references(work["shipment_id"])
     book, carrier = LabelBook(res.engine, at=as_of), res.carrier
+    recovered, sla_at_risk = set(), 0
     try:
-        recovered = set()
-        for row in work[work["label_status"] == "intent"].itertuples():  # a crashed run may have bought it
-            if (label := carrier.find_label(row.idempotency_key)) is not None:
-                book.add_label(row, label)
-                recovered.add(row.shipment_id)
-        todo = work[~work["shipment_id"].isin(recovered)]
-        quotes, rates = quote_all(carrier, todo, res.world, book)
-        chosen = choose_services(quotes, todo, res.world, as_of=as_of)
-        for row in todo.merge(chosen[["shipment_id", "rate_id", "meets_sla"]], on="shipment_id").itertuples():
-            try:
-                book.add_label(row, carrier.buy_label(rate=rates[row.rate_id], reference=row.idempotency_key))
-            except PermanentApiError as exc:
-                book.add_failure(row, exc.message)
-                emit("cumplido.label.failed", resource=f"cumplido.order.{row.order_id}", payload={"error": exc.message})
+        recovered = recover_labels(carrier, work, book)
+        for rows in chunks_of(work[~work["shipment_id"].isin(recovered)]):
+            sla_at_risk += book_chunk(carrier, rows, res.world, book, as_of=as_of)
     finally:
         book.flush()
-    sla_risk = int((~chosen["meets_sla"]).sum()) if not chosen.empty else 0
-    return {"booked": book.booked, "recovered": len(recovered), "failed": book.failed, "sla_at_risk": sla_risk}
+    return {"booked": book.booked, "recovered": len(recovered), "failed": book.failed, "sla_at_risk": sla_at_risk}

@@ -13,10 +13,12 @@ from warehouse.waves import claim_reserved_picks, save_waves
 
 
 @task(task_run_name="plan-pick-waves", cache_policy=NONE, **TRANSIENT_RETRIES)
-def plan_pick_waves(as_of: datetime) -> dict[str, int]:
+def plan_pick_waves(as_of: datetime, channels: list[str] | None = None,
+                    warehouses: list[str] | None = None) -> dict[str, int]:
+    """Reserved orders of `channels` allocated to `warehouses` (None = all)."""
     res = resources()
     with res.engine.begin() as conn:  # claim and write in one transaction: no order waved twice
-        picks = claim_reserved_picks(conn)
+        picks = claim_reserved_picks(conn, channels=channels, warehouses=warehouses)
         planned = plan(picks, warehouses=res.world.warehouses, rules=res.world.waves, now=as_of)
         waved = save_waves(conn, planned, at=as_of, flow_run_id=current_flow_run_id())
     waves = planned.waves

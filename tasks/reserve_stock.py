@@ -12,12 +12,14 @@ from warehouse.stock import release_expired, reserve_orders
 
 
 @task(task_run_name="reserve-stock", cache_policy=NONE, **TRANSIENT_RETRIES)
-def reserve_stock(as_of: datetime) -> dict[str, int]:
+def reserve_stock(as_of: datetime, channels: list[str] | None = None) -> dict[str, int]:
+    """Orders of `channels` (None = all), each in the best of EVERY warehouse: reservation is
+    what chooses the warehouse, so it is never partitioned by warehouse (domain.partitions)."""
     res = resources()
     with res.engine.begin() as conn:
-        released = release_expired(conn, now=as_of, flow_run_id=current_flow_run_id())
+        released = release_expired(conn, now=as_of, channels=channels, flow_run_id=current_flow_run_id())
     with res.engine.begin() as conn:  # one transaction: claim, lock stock, allocate, write once
-        allocation = reserve_orders(conn, warehouses=res.world.warehouses, now=as_of,
+        allocation = reserve_orders(conn, warehouses=res.world.warehouses, channels=channels, now=as_of,
                                     ttl=timedelta(hours=res.settings.reservation_ttl_hours),
                                     flow_run_id=current_flow_run_id())
     outcomes = allocation.outcomes["status"].value_counts().to_dict()

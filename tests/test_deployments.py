@@ -19,21 +19,24 @@ def deployments():
 
 
 SCHEDULED = ["fulfil-orders", "track-shipments", "process-returns", "refresh-metrics"]
+PARTITIONS = ["fulfil-orders-shopify-main", "fulfil-orders-shopify-outlet"]  # scale-out, docs/scale-out.md
+FULFIL = "flows/fulfil_orders.py:fulfil_orders"
 
 
-def test_one_deployment_per_flow(deployments):
-    assert set(deployments) == {*SCHEDULED, "backfill"}
+def test_one_deployment_per_flow_plus_the_fulfil_orders_partitions(deployments):
+    assert set(deployments) == {*SCHEDULED, "backfill", *PARTITIONS}
     assert not deployments["backfill"].schedules  # on demand only
+    assert all(deployments[name].entrypoint == FULFIL for name in PARTITIONS)
 
 
-@pytest.mark.parametrize("name", [*SCHEDULED, "backfill"])
+@pytest.mark.parametrize("name", [*SCHEDULED, "backfill", *PARTITIONS])
 def test_every_entrypoint_loads_a_flow(deployments, name, monkeypatch):
     from prefect.flows import Flow, load_flow_from_entrypoint
 
     monkeypatch.chdir(ROOT)
     flow = load_flow_from_entrypoint(deployments[name].entrypoint)
     assert isinstance(flow, Flow)
-    assert flow.name == name
+    assert flow.name == ("fulfil-orders" if name in PARTITIONS else name)
 
 
 def test_runs_never_overlap(deployments):
@@ -51,6 +54,7 @@ def _interval(deployment) -> timedelta | None:
 
 def test_schedules_match_the_operating_rhythm(deployments):
     assert _interval(deployments["fulfil-orders"]) == timedelta(minutes=5)
+    assert all(_interval(deployments[name]) == timedelta(minutes=5) for name in PARTITIONS)
     assert timedelta(minutes=10) <= _interval(deployments["track-shipments"]) <= timedelta(minutes=15)
     assert _interval(deployments["process-returns"]) == timedelta(minutes=30)
     assert deployments["refresh-metrics"].schedules[0].cron == "0 * * * *"
@@ -61,3 +65,39 @@ def test_flow_modules_are_not_named_like_top_level_packages():
     top_level = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
     for folder in ("flows", "tasks"):
         assert not {p.stem for p in (ROOT / folder).glob("*.py")} & top_level
+
+
+def _partitions(deployments) -> dict:
+    return {name: d for name, d in deployments.items() if d.entrypoint == FULFIL and d.parameters}
+
+
+def test_every_channel_is_fulfilled_by_exactly_one_partition(deployments, world):
+    from collections import Counter
+
+    covered = Counter(c for d in _partitions(deployments).values() for c in d.parameters["channels"])
+    assert covered == Counter(c.id for c in world.channels)
+    # partitions by channel cover every warehouse: they pull and reserve (domain.partitions)
+    assert all(d.parameters.get("warehouses") is None for d in _partitions(deployments).values())
+
+
+def test_partition_parameters_are_flow_parameters_naming_known_channels_and_warehouses(deployments, world):
+    import inspect
+
+    from domain.partitions import Partition
+    from flows.fulfil_orders import fulfil_orders
+
+    accepted = set(inspect.signature(fulfil_orders.fn).parameters)
+    for name, d in _partitions(deployments).items():
+        assert set(d.parameters) <= accepted, name
+        partition = Partition.of(d.parameters.get("channels"), d.parameters.get("warehouses"))
+        assert not partition.unknown(channels=[c.id for c in world.channels],
+                                     warehouses=[w.id for w in world.warehouses]), name
+
+
+def test_one_fulfil_orders_topology_is_scheduled(deployments):
+    """The whole-shop run or the partitions (prefect.yaml `topology`): both at once is safe, but
+    every order would be pulled and looked at twice."""
+    whole = deployments["fulfil-orders"].schedules[0].active
+    partitioned = {deployments[name].schedules[0].active for name in PARTITIONS}
+    assert partitioned in ({True}, {False})
+    assert whole is not partitioned.pop()

@@ -1,15 +1,20 @@
 """The order repository: pulled orders in, orders by state out, state transitions with events.
 
 Every write is idempotent: re-pulling an order never resets its state, and re-running a
-transition changes nothing and appends no second event.
+transition changes nothing and appends no second event. Readers take a partition (channels,
+warehouses; None = all) and filter in SQL; `holding_cells` keeps two runs off one floor cell.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, false, select, text
+from sqlalchemy.exc import DBAPIError
 
 from domain.orders import ValidatedOrders
 from warehouse.bulk import read_frame, read_in, update_rows, upsert
@@ -60,12 +65,23 @@ def _park(conn: Connection, parked: pd.DataFrame, *, at: datetime) -> int:
     return len(parked)
 
 
-def orders_in(conn: Connection, statuses: Sequence[str] | str, *, limit: int | None = None,
-              columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Orders in the given states, oldest first (placed_at, order_id)."""
+def in_partition(*, channels: Sequence[str] | None = None, warehouses: Sequence[str] | None = None) -> list:
+    """WHERE conditions on `orders` keeping a reader to its partition: channel IN, warehouse_id
+    IN (the warehouse reservation chose). None adds no condition; an empty list matches nothing."""
+    conditions = []
+    if channels is not None:
+        conditions.append(orders.c.channel.in_(list(channels)))
+    if warehouses is not None:
+        conditions.append(orders.c.warehouse_id.in_(list(warehouses)))
+    return conditions
+
+
+def orders_in(conn: Connection, statuses: Sequence[str] | str, *, channels: Sequence[str] | None = None,
+              limit: int | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Orders in the given states (of the given channels), oldest first (placed_at, order_id)."""
     statuses = [statuses] if isinstance(statuses, str) else list(statuses)
     picked = [orders.c[c] for c in columns] if columns else list(orders.c)
-    stmt = (select(*picked).where(orders.c.status.in_(statuses))
+    stmt = (select(*picked).where(orders.c.status.in_(statuses), *in_partition(channels=channels))
             .order_by(orders.c.placed_at, orders.c.order_id).limit(limit))
     return read_frame(conn, stmt)
 
@@ -97,9 +113,18 @@ def _lock_statuses(conn: Connection, order_ids: pd.Series) -> pd.DataFrame:
     """Current status of the orders, row-locked in order_id order on PostgreSQL so that two
     concurrent transitions of one order serialise (the second then sees the new status)."""
     stmt = select(orders.c.order_id, orders.c.status.label("status_now")).order_by(orders.c.order_id)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return read_in(conn, stmt, orders.c.order_id, order_ids.tolist())
+    return lock_rows(conn, stmt, orders.c.order_id, order_ids.tolist())
+
+
+def lock_rows(conn: Connection, statement, key, values) -> pd.DataFrame:
+    """`statement WHERE key IN values`, rows locked FOR UPDATE on PostgreSQL in the statement's
+    ORDER BY. One statement, not chunks: chunks are each sorted by the database's collation
+    but follow one another in Python's order, so two runs locking overlapping sets could take
+    the same rows in different orders and deadlock. SQLite locks no rows (BEGIN IMMEDIATE)."""
+    if conn.dialect.name != "postgresql":
+        return read_in(conn, statement, key, values)
+    values = sorted(set(values))
+    return read_frame(conn, statement.where(key.in_(values) if values else false()).with_for_update())
 
 
 def record_events(conn: Connection, frame: pd.DataFrame, *, flow_run_id: str | None) -> int:
@@ -111,3 +136,55 @@ def record_events(conn: Connection, frame: pd.DataFrame, *, flow_run_id: str | N
         frame["detail"] = None
     return upsert(conn, fulfillment_events, frame[["order_id", "event", "at", "flow_run_id", "detail"]],
                   keys=EVENT_KEYS)
+
+
+# --- one run per floor cell ---------------------------------------------------------------
+@contextmanager
+def holding_cells(engine: Engine, keys: Sequence[int]) -> Iterator[None]:
+    """Hold an exclusive lock per floor cell (domain.partitions.cell_lock_key) for the block.
+    Labels are bought and fulfilments pushed between transactions, so two runs working one
+    (channel, warehouse) cell at once could both buy the same label: the second run waits here,
+    then finds the work done. Keys are taken in sorted order, so runs sharing cells queue
+    instead of deadlocking. PostgreSQL: session advisory locks on a connection of their own;
+    SQLite (one machine): flock on a file per cell beside the database. Either is released
+    when the block ends, or by the operating system / server when a worker dies mid-way."""
+    keys = sorted(set(keys))
+    locks = _advisory_locks if engine.dialect.name == "postgresql" else _file_locks
+    with locks(engine, keys):
+        yield
+
+
+@contextmanager
+def _advisory_locks(engine: Engine, keys: list[int]) -> Iterator[None]:
+    conn = engine.connect()
+    try:
+        for key in keys:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        conn.commit()  # idle, not idle-in-transaction, while the cells are worked on
+        yield
+    finally:
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            conn.commit()
+        except DBAPIError:
+            conn.invalidate()  # never hand a connection that may still hold locks back to the pool
+        conn.close()
+
+
+@contextmanager
+def _file_locks(engine: Engine, keys: list[int]) -> Iterator[None]:
+    import fcntl  # POSIX: SQLite warehouses run on one Linux or macOS machine
+
+    database = engine.url.database
+    folder = (Path(database).parent / f"{Path(database).name}.locks" if database and database != ":memory:"
+              else Path(tempfile.gettempdir()) / "cumplido-locks")
+    folder.mkdir(parents=True, exist_ok=True)
+    handles = []
+    try:
+        for key in keys:
+            handles.append(open(folder / f"cell-{key & 0xFFFF_FFFF_FFFF_FFFF:016x}.lock", "a+"))  # noqa: SIM115
+            fcntl.flock(handles[-1], fcntl.LOCK_EX)  # flock: also excludes threads of one process
+        yield
+    finally:
+        for handle in reversed(handles):
+            handle.close()  # closing the file releases its lock

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from domain import states
 from domain.keys import idempotency_key
 from warehouse.bulk import read_frame, update_rows, upsert
-from warehouse.orders import transition
+from warehouse.orders import in_partition, transition
 from warehouse.schema import order_lines, orders, shipments
 from warehouse.stock import consume_reservations
 
@@ -22,8 +22,10 @@ def outbound_id(order_id: str) -> str:
     return f"{order_id}/out"
 
 
-def waved_without_label(conn: Connection, *, limit: int | None = None) -> pd.DataFrame:
-    """Waved orders whose outbound label is not bought yet, with the parcel weight."""
+def waved_without_label(conn: Connection, *, channels: list[str] | None = None, warehouses: list[str] | None = None,
+                        limit: int | None = None) -> pd.DataFrame:
+    """Waved orders (of `channels`, from `warehouses`; None = all) whose outbound label is not
+    bought yet, with the parcel weight."""
     weight = (select(order_lines.c.order_id, func.sum(order_lines.c.quantity * order_lines.c.weight_kg).label("weight_kg"))
               .group_by(order_lines.c.order_id).subquery())
     stmt = (
@@ -32,7 +34,7 @@ def waved_without_label(conn: Connection, *, limit: int | None = None) -> pd.Dat
                shipments.c.label_status)
         .join(weight, weight.c.order_id == orders.c.order_id)
         .outerjoin(shipments, and_(shipments.c.order_id == orders.c.order_id, shipments.c.direction == "outbound"))
-        .where(orders.c.status == states.WAVED)
+        .where(orders.c.status == states.WAVED, *in_partition(channels=channels, warehouses=warehouses))
         .where((shipments.c.label_status.is_(None)) | (shipments.c.label_status == "intent"))
         .order_by(orders.c.promised_by, orders.c.order_id)
         .limit(limit)
@@ -76,13 +78,15 @@ def record_label_failures(conn: Connection, failures: pd.DataFrame, *, at: datet
     return transition(conn, held, at=at, flow_run_id=flow_run_id)
 
 
-def unpushed_fulfillments(conn: Connection) -> pd.DataFrame:
+def unpushed_fulfillments(conn: Connection, *, channels: list[str] | None = None,
+                          warehouses: list[str] | None = None) -> pd.DataFrame:
+    """Bought outbound labels (of `channels`, from `warehouses`; None = all) not told to the store yet."""
     stmt = (
         select(shipments.c.shipment_id, orders.c.channel, orders.c.external_id, shipments.c.carrier,
                shipments.c.tracking_number)
         .join(orders, orders.c.order_id == shipments.c.order_id)
         .where(shipments.c.direction == "outbound", shipments.c.label_status == "purchased",
-               shipments.c.pushed_to_storefront_at.is_(None))
+               shipments.c.pushed_to_storefront_at.is_(None), *in_partition(channels=channels, warehouses=warehouses))
         .order_by(shipments.c.shipment_id)
     )
     return read_frame(conn, stmt)

@@ -3,8 +3,10 @@
 Reservation runs inside the caller's transaction: claim the orders (SKIP LOCKED: claiming
 work), lock the stock rows involved in (sku, location_id) order, allocate in memory with
 domain.allocation, then write once with conditional updates that refuse to oversell.
-Locks are always taken orders first, then stock in key order, so concurrent runs queue
-instead of deadlocking. SQLite needs no row locks: every transaction is BEGIN IMMEDIATE.
+Locks are always taken orders first, then stock in key order, each set in one statement
+(order_repo.lock_rows), so concurrent runs queue instead of deadlocking. SQLite needs no row
+locks: every transaction is BEGIN IMMEDIATE. Reservation is partitioned by channel only: it
+is what chooses an order's warehouse, over every warehouse (domain.partitions).
 """
 from __future__ import annotations
 
@@ -55,12 +57,13 @@ def restock(conn: Connection, frame: pd.DataFrame) -> int:
 
 # --- reservation ------------------------------------------------------------------------
 def reserve_orders(conn: Connection, *, warehouses: Sequence[Warehouse], now: datetime, ttl: timedelta,
-                   limit: int | None = None, statuses: Sequence[str] = states.AWAITING_STOCK,
-                   flow_run_id: str | None = None) -> Allocation:
-    """Reserve stock for orders awaiting it (oldest first), backorder those no warehouse can
-    cover, and return the allocation. Raises InsufficientStock, writing nothing, if a
-    conditional update finds less stock than the allocation assumed."""
-    claimed = _claim_orders(conn, statuses=statuses, limit=limit)
+                   channels: Sequence[str] | None = None, limit: int | None = None,
+                   statuses: Sequence[str] = states.AWAITING_STOCK, flow_run_id: str | None = None) -> Allocation:
+    """Reserve stock for orders awaiting it (of `channels`, None = all; oldest first) in the
+    nearest of `warehouses` that ships each complete, backorder those none can cover, and
+    return the allocation. Raises InsufficientStock, writing nothing, if a conditional update
+    finds less stock than the allocation assumed."""
+    claimed = _claim_orders(conn, statuses=statuses, channels=channels, limit=limit)
     lines = read_in(conn, select(order_lines.c.order_id, order_lines.c.line_no, order_lines.c.sku,
                                  order_lines.c.quantity), order_lines.c.order_id, claimed["order_id"])
     lines = lines.merge(claimed[["order_id", "placed_at"]], on="order_id")
@@ -77,9 +80,10 @@ def reserve_orders(conn: Connection, *, warehouses: Sequence[Warehouse], now: da
     return allocation
 
 
-def _claim_orders(conn: Connection, *, statuses: Sequence[str], limit: int | None) -> pd.DataFrame:
+def _claim_orders(conn: Connection, *, statuses: Sequence[str], channels: Sequence[str] | None,
+                  limit: int | None) -> pd.DataFrame:
     stmt = (select(orders.c.order_id, orders.c.ship_to_region, orders.c.placed_at)
-            .where(orders.c.status.in_(list(statuses)))
+            .where(orders.c.status.in_(list(statuses)), *order_repo.in_partition(channels=channels))
             .order_by(orders.c.placed_at, orders.c.order_id).limit(limit))
     if conn.dialect.name == "postgresql":
         # Claiming work: a concurrent run takes the next orders instead of waiting for these.
@@ -92,9 +96,7 @@ def _lock_stock(conn: Connection, skus: pd.Series) -> pd.DataFrame:
     or a run would believe stock held by another run does not exist."""
     stmt = select(stock.c.sku, stock.c.location_id, stock.c.warehouse_id, stock.c.on_hand,
                   stock.c.reserved).order_by(stock.c.sku, stock.c.location_id)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return read_in(conn, stmt, stock.c.sku, skus.tolist())
+    return order_repo.lock_rows(conn, stmt, stock.c.sku, skus.tolist())
 
 
 def _take(conn: Connection, taken: pd.DataFrame) -> None:
@@ -152,13 +154,14 @@ def _order_changes(allocation: Allocation) -> pd.DataFrame:
 
 
 # --- release and consumption ------------------------------------------------------------
-def release_expired(conn: Connection, *, now: datetime, flow_run_id: str | None = None) -> int:
-    """Release active reservations past expires_at of orders still 'reserved' (not yet
-    waved): their stock is freed and the order goes back to payment_verified. Returns the
-    number of orders released."""
+def release_expired(conn: Connection, *, now: datetime, channels: Sequence[str] | None = None,
+                    flow_run_id: str | None = None) -> int:
+    """Release active reservations past expires_at of orders (of `channels`, None = all) still
+    'reserved' (not yet waved): their stock is freed and the order goes back to
+    payment_verified. Returns the number of orders released."""
     stmt = (select(orders.c.order_id).join(reservations, reservations.c.order_id == orders.c.order_id)
             .where(orders.c.status == states.RESERVED, reservations.c.status == "active",
-                   reservations.c.expires_at <= now).distinct())
+                   reservations.c.expires_at <= now, *order_repo.in_partition(channels=channels)).distinct())
     expired = read_frame(conn, stmt)["order_id"]
     # Re-checked under the lock: the order may have been waved or re-reserved meanwhile.
     held = _lock_active(conn, expired, orders.c.status == states.RESERVED, reservations.c.expires_at <= now)
@@ -205,8 +208,8 @@ def _lock_active(conn: Connection, order_ids: pd.Series, *conditions) -> pd.Data
     path that changes an order's reservations locks the order), so a concurrent release or
     consume of the same order waits, then reads the committed result and finds nothing to do."""
     if conn.dialect.name == "postgresql" and not order_ids.empty:
-        read_in(conn, select(orders.c.order_id).order_by(orders.c.order_id).with_for_update(),
-                orders.c.order_id, order_ids.tolist())
+        order_repo.lock_rows(conn, select(orders.c.order_id).order_by(orders.c.order_id),
+                             orders.c.order_id, order_ids.tolist())
     stmt = (select(reservations.c.reservation_id, reservations.c.order_id, reservations.c.sku,
                    reservations.c.location_id, reservations.c.quantity)
             .join(orders, orders.c.order_id == reservations.c.order_id)

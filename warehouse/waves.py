@@ -1,6 +1,8 @@
 """Pick waves: what is ready to wave, and the planned waves with their pick lines."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
@@ -8,14 +10,17 @@ from sqlalchemy.engine import Connection
 from domain import states
 from domain.waves import PlannedWaves
 from warehouse.bulk import read_frame, upsert
-from warehouse.orders import transition
+from warehouse.orders import in_partition, transition
 from warehouse.schema import locations, orders, pick_lines, reservations, waves
 
 
-def claim_reserved_picks(conn: Connection) -> pd.DataFrame:
-    """Active reservations of reserved orders with their bin coordinates, locked so that two
-    concurrent runs never wave the same order (PostgreSQL; SQLite serialises writers)."""
-    claimed = select(orders.c.order_id).where(orders.c.status == states.RESERVED)
+def claim_reserved_picks(conn: Connection, *, channels: Sequence[str] | None = None,
+                         warehouses: Sequence[str] | None = None) -> pd.DataFrame:
+    """Active reservations of reserved orders (of `channels`, allocated to `warehouses`; None =
+    all) with their bin coordinates, locked so that two concurrent runs never wave the same
+    order (PostgreSQL: SKIP LOCKED, the other run takes the rest; SQLite serialises writers)."""
+    claimed = select(orders.c.order_id).where(orders.c.status == states.RESERVED,
+                                              *in_partition(channels=channels, warehouses=warehouses))
     if conn.dialect.name == "postgresql":
         claimed = claimed.with_for_update(skip_locked=True)
     order_ids = [r[0] for r in conn.execute(claimed)]

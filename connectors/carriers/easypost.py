@@ -35,6 +35,7 @@ from connectors.carriers.easypost_parse import (
     parse_easypost_webhook, same_parcel, shipment_payload, tracking_update, tracking_update_from_event,
     verify_easypost_webhook, when,
 )
+from connectors.carriers.one_by_one import OneByOne
 from connectors.errors import PermanentApiError
 from connectors.http import ApiClient
 from domain.records import Label, ParcelRequest, Rate, TrackingUpdate
@@ -52,7 +53,7 @@ def _path(*parts: str) -> str:
     return "/v2/" + "/".join(quote(p, safe="") for p in parts)
 
 
-class EasyPostCarrier:
+class EasyPostCarrier(OneByOne):  # batch methods: one parcel at a time
     name = "easypost"
 
     def __init__(self, *, api_base: str, carriers: Sequence[Carrier], api_key: str, timeout: float = 20,

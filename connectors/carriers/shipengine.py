@@ -3,10 +3,10 @@ can always be found again by our reference, and tracking mapped onto the canonic
 
 Our reference travels as the shipment's `external_shipment_id`, set when the parcel is quoted
 (or, for return labels, when the label is created), so `GET /v1/labels/external_shipment_id/…`
-finds the label even if we crashed before reading the purchase's answer."""
+finds the label even if we crashed before reading the purchase's answer. Many parcels at once
+go through ShipEngine's bulk endpoints: see shipengine_bulk."""
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -15,11 +15,12 @@ from urllib.parse import quote
 import requests
 
 from config.world import Carrier
+from connectors.carriers.shipengine_bulk import ShipEngineBulk
+from connectors.carriers.shipengine_shipment import MAX_EXTERNAL_ID, external_id, shipment_body
 from connectors.errors import PermanentApiError
 from connectors.http import ApiClient
-from domain.records import Address, Label, ParcelRequest, Rate, TrackingEvent, TrackingState, TrackingUpdate
+from domain.records import Label, ParcelRequest, Rate, TrackingEvent, TrackingState, TrackingUpdate
 
-MAX_EXTERNAL_ID = 50
 STATUS_CODES: dict[str, TrackingState] = {
     "NY": "pre_transit", "AC": "pre_transit", "IT": "in_transit", "DE": "delivered", "EX": "exception",
     "AT": "exception", "SP": "available_for_pickup", "UN": "unknown",
@@ -39,14 +40,6 @@ def canonical_state(status_code: str | None, detail_code: str | None) -> Trackin
     return DETAIL_CODES.get(detail_code or "") or STATUS_CODES.get(status_code or "", "unknown")
 
 
-def external_id(reference: str) -> str:
-    """ShipEngine truncates external_shipment_id at 50 characters, after which a longer reference
-    could never be found again: shorten it deterministically (prefix + hash) instead."""
-    if len(reference) <= MAX_EXTERNAL_ID:
-        return reference
-    return f"{reference[:33]}~{hashlib.sha256(reference.encode()).hexdigest()[:16]}"
-
-
 def shipengine_error_message(response: requests.Response) -> str:
     """The `errors[]` of ShipEngine's envelope, with codes and fields, plus the request id."""
     try:
@@ -63,27 +56,18 @@ def shipengine_error_message(response: requests.Response) -> str:
     return f"{message} [request {body['request_id']}]" if body.get("request_id") else message
 
 
-def _address(address: Address, *, phone_fallback: str = "") -> dict:
-    out = {"name": address.name, "address_line1": address.line1, "city_locality": address.city,
-           "state_province": address.region, "postal_code": address.postal_code, "country_code": address.country,
-           "address_residential_indicator": "unknown"}
-    # Carriers want a phone at the origin; a customer without one gets the other party's as contact.
-    if address.phone or phone_fallback:
-        out["phone"] = address.phone or phone_fallback
-    return out
-
-
 def _when(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-class ShipEngineCarrier:
+class ShipEngineCarrier(ShipEngineBulk):
     name = "shipengine"
 
     def __init__(self, *, api_base: str, api_key: str, carriers: Sequence[Carrier], timeout: float = 20,
-                 max_retries: int = 4, sleep: Callable[[float], None] = time.sleep):
+                 max_retries: int = 4, sleep: Callable[[float], None] = time.sleep, batch_wait_seconds: float = 900):
         self._api = ApiClient("shipengine", api_base, headers={"API-Key": api_key}, timeout=timeout,
                               max_retries=max_retries, error_message=shipengine_error_message, sleep=sleep)
+        self._sleep, self._batch_wait = sleep, batch_wait_seconds   # polling a batch: how, and for how long
         self._codes = {c.carrier_id: c.code for c in carriers}
         self._transit = {(c.carrier_id, s.code): s.transit_days for c in carriers for s in c.services}
 
@@ -93,18 +77,9 @@ class ShipEngineCarrier:
 
     def quote(self, parcel: ParcelRequest) -> list[Rate]:
         """Every service of every configured carrier, cheapest first."""
-        shipment = {"external_shipment_id": external_id(parcel.reference), "is_return": parcel.is_return,
-                    "ship_to": _address(parcel.ship_to),
-                    "ship_from": _address(parcel.ship_from, phone_fallback=parcel.ship_to.phone),
-                    "packages": [{"weight": {"value": round(parcel.weight_kg, 3), "unit": "kilogram"}}]}
         options = {"carrier_ids": list(self._codes), "is_return": parcel.is_return}
-        body = self._api.json("POST", "/v1/rates", json={"rate_options": options, "shipment": shipment})
-        response = body.get("rate_response") or {}
-        rates = [self._rate(r) for r in response.get("rates") or [] if r.get("carrier_id") in self._codes]
-        if not rates and response.get("errors"):
-            raise PermanentApiError("shipengine", f"no rates for parcel {parcel.reference}: "
-                                    + "; ".join(e.get("message", "?") for e in response["errors"]))
-        return sorted(rates, key=lambda r: (r.amount, r.transit_days))
+        body = self._api.json("POST", "/v1/rates", json={"rate_options": options, "shipment": shipment_body(parcel)})
+        return self._ranked(body.get("rate_response") or {}, parcel.reference)
 
     def find_label(self, reference: str) -> Label | None:
         """The live label bought under our reference; a voided one counts as none."""
@@ -177,6 +152,14 @@ class ShipEngineCarrier:
             if existing is not None:
                 return existing
         raise exc
+
+    def _ranked(self, rates_information: dict, reference: str) -> list[Rate]:
+        """The rates of one rating, cheapest first; none at all, with errors, is the parcel's error."""
+        rates = [self._rate(r) for r in rates_information.get("rates") or [] if r.get("carrier_id") in self._codes]
+        if not rates and rates_information.get("errors"):
+            raise PermanentApiError("shipengine", f"no rates for parcel {reference}: "
+                                    + "; ".join(e.get("message", "?") for e in rates_information["errors"]))
+        return sorted(rates, key=lambda r: (r.amount, r.transit_days))
 
     def _rate(self, raw: dict) -> Rate:
         amount = sum(float((raw.get(k) or {}).get("amount", 0))

@@ -26,6 +26,7 @@ from connectors.carriers.shippo_parse import (
     address_body, copy_fields, messages_text, metadata_key, next_params, parcel_body, service_code,
     shippo_error_message, tracking_update,
 )
+from connectors.carriers.one_by_one import OneByOne
 from connectors.errors import PermanentApiError, TransientApiError
 from connectors.http import ApiClient
 from domain.records import Label, ParcelRequest, Rate, TrackingUpdate
@@ -36,7 +37,7 @@ REFUND_STATES = ("REFUNDED", "REFUNDPENDING", "REFUNDREJECTED")
 SETTLE_POLLS, SETTLE_WAIT = 5, 2.0   # a purchase Shippo still reports QUEUED despite async=false
 
 
-class ShippoCarrier:
+class ShippoCarrier(OneByOne):  # batch methods: one parcel at a time
     name = "shippo"
 
     def __init__(self, *, api_base: str, carriers: Sequence[Carrier], api_token: str, timeout: float = 20,

@@ -1,13 +1,16 @@
 """A local ShipEngine fronting the world's carriers: rates, labels (outbound and return),
-look-up by external_shipment_id, void, and tracking that unfolds on the simulated clock.
+look-up by external_shipment_id, void, and tracking that unfolds on the simulated clock; in bulk,
+shipments by the hundred, bulk rates and label batches (see shipengine_batches).
 
 A shipment is keyed by its external_shipment_id and holds at most one live (unvoided) label,
-so a client that sends its own reference as that id can always find what it bought."""
+so a client that sends its own reference as that id can always find what it bought. A label is
+refused for a US address whose postal code is not a ZIP code (the carrier cannot deliver it)."""
 from __future__ import annotations
 
 import itertools
 import json
 import random
+import re
 import threading
 from datetime import datetime
 
@@ -18,6 +21,8 @@ from werkzeug.wrappers import Request, Response
 from config.world import Carrier, Service, World
 from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults, with_faults
+from connectors.sandbox.shipengine_batch_views import BatchRecord, RateRequest
+from connectors.sandbox.shipengine_batches import BulkEndpoints
 from connectors.sandbox.shipengine_objects import (
     LabelRecord, RateRecord, ShipEngineError, ShipmentRecord, address, carrier_view, envelope, fault_body,
     label_view, rate_view, shipment_view,
@@ -29,16 +34,26 @@ from connectors.sandbox.shipengine_tracking import (
 
 SANDBOX_API_KEY = "TEST_sandbox"   # config.settings' default key, so the demo needs no setup
 MAX_EXTERNAL_ID = 50               # ShipEngine truncates longer external_shipment_ids
+US_ZIP = re.compile(r"\d{5}(-\d{4})?")
 ROUTES = Map([
     Rule("/v1/carriers", endpoint="carriers", methods=["GET"]),
     Rule("/v1/rates", endpoint="rates", methods=["POST"]),
+    Rule("/v1/rates/bulk", endpoint="bulk_rates", methods=["POST"]),
     Rule("/v1/labels", endpoint="create_label", methods=["POST"]),
+    Rule("/v1/labels", endpoint="list_labels", methods=["GET"]),
     Rule("/v1/labels/rates/<rate_id>", endpoint="buy_rate", methods=["POST"]),
     Rule("/v1/labels/external_shipment_id/<path:external_id>", endpoint="label_by_external", methods=["GET"]),
     Rule("/v1/labels/<label_id>", endpoint="get_label", methods=["GET"]),
     Rule("/v1/labels/<label_id>/track", endpoint="track", methods=["GET"]),
     Rule("/v1/labels/<label_id>/void", endpoint="void", methods=["PUT"]),
+    Rule("/v1/shipments", endpoint="create_shipments", methods=["POST"]),
     Rule("/v1/shipments/<shipment_id>", endpoint="get_shipment", methods=["GET"]),
+    Rule("/v1/shipments/<shipment_id>/rates", endpoint="shipment_rates", methods=["GET"]),
+    Rule("/v1/batches", endpoint="create_batch", methods=["POST"]),
+    Rule("/v1/batches/external_batch_id/<path:external_batch_id>", endpoint="batch_by_external", methods=["GET"]),
+    Rule("/v1/batches/<batch_id>", endpoint="get_batch", methods=["GET"]),
+    Rule("/v1/batches/<batch_id>/process/labels", endpoint="process_batch", methods=["POST"]),
+    Rule("/v1/batches/<batch_id>/errors", endpoint="batch_errors", methods=["GET"]),
 ])
 
 
@@ -46,11 +61,13 @@ def _place(addr: dict) -> Place:
     return Place(addr["city_locality"], addr["state_province"], addr["postal_code"])
 
 
-class ShipEngineSandbox:
+class ShipEngineSandbox(BulkEndpoints):
     def __init__(self, *, clock: SimClock, world: World, seed: int, late_share: float = 0.12,
-                 exception_share: float = 0.04, api_key: str = SANDBOX_API_KEY, faults: Faults | None = None):
+                 exception_share: float = 0.04, api_key: str = SANDBOX_API_KEY, faults: Faults | None = None,
+                 batch_polls: int = 0):
         self.clock, self.seed, self.api_key = clock, seed, api_key
         self.late_share, self.exception_share = late_share, exception_share
+        self.batch_polls = batch_polls             # GETs a processed batch reads "processing" before it completes
         self.faults = faults or Faults(seed=seed)   # tune in place: the middleware holds this object
         self._accounts = {c.carrier_id: c for c in world.carriers}
         self._ids = itertools.count(random.Random(seed).randint(10_000_000, 89_999_999))
@@ -59,7 +76,11 @@ class ShipEngineSandbox:
         self._by_external: dict[str, str] = {}
         self._quoted: dict[str, RateRecord] = {}
         self._labels: dict[str, LabelRecord] = {}
+        self._label_ids: list[str] = []            # purchase order, for paging without a scan
         self._by_tracking: dict[str, str] = {}
+        self._rate_requests: dict[str, RateRequest] = {}   # shipment_id -> its latest rating
+        self._batches: dict[str, BatchRecord] = {}
+        self._batch_ids_by_external: dict[str, str] = {}
         self.wsgi_app = with_faults(self._app, self.faults, error_body=fault_body)
 
     def __call__(self, environ, start_response):
@@ -97,6 +118,8 @@ class ShipEngineSandbox:
                                           "message": f"No resource at {request.method} {request.path}"})
         except ShipEngineError as exc:
             status, body = exc.status, exc.body
+        if body is None:
+            return Response(status=204)(environ, start_response)
         return Response(json.dumps(body), status=status, content_type="application/json")(environ, start_response)
 
     def _new_id(self) -> str:
@@ -117,25 +140,17 @@ class ShipEngineSandbox:
     def _rates(self, request: Request) -> dict:
         body = self._body(request)
         options = body.get("rate_options") or {}
-        carriers = [self._carrier(cid, "rate_options.carrier_ids") for cid in options.get("carrier_ids") or []]
-        if not carriers:
-            raise ShipEngineError(400, "rate_options.carrier_ids must list at least one carrier",
-                                  code="field_value_required", field_name="rate_options.carrier_ids")
+        carriers = self._rating_carriers(options)
         if body.get("shipment_id"):
             shp = self._shipment(body["shipment_id"])
         else:
             shp = self._upsert_shipment(body.get("shipment"), is_return=bool(options.get("is_return")))
-        wanted = set(options.get("service_codes") or [])
-        now, shipment_zone = self.clock.now(), zone(shp.ship_from["state_province"], shp.ship_to["state_province"])
-        rates = []
-        for carrier in carriers:
-            for service in (s for s in carrier.services if not wanted or s.code in wanted):
-                rate = RateRecord(self._new_id(), shp.shipment_id, carrier, service, zone=shipment_zone,
-                                  amount=price(service, weight_kg=shp.weight_kg, zone_number=shipment_zone))
-                self._quoted[rate.rate_id] = rate
-                rates.append(rate_view(rate, ship_date=now, estimated=now + DAY * service.transit_days))
+        rated = self._rate_shipment(shp, carriers, set(options.get("service_codes") or []))
+        now = rated.created_at
+        rates = [rate_view(r, ship_date=now, estimated=now + DAY * r.service.transit_days)
+                 for r in map(self._quoted.get, rated.rate_ids)]
         return {**shipment_view(shp, status="pending"), "rate_response": {
-            "rates": rates, "invalid_rates": [], "rate_request_id": self._new_id(),
+            "rates": rates, "invalid_rates": [], "rate_request_id": rated.rate_request_id,
             "shipment_id": shp.shipment_id, "status": "completed", "errors": []}}
 
     def _buy_rate(self, request: Request, rate_id: str) -> dict:
@@ -144,6 +159,7 @@ class ShipEngineSandbox:
             raise ShipEngineError(404, f"rate_id {rate_id} was not found", code="invalid_identifier")
         shp = self._shipments[rate.shipment_id]
         self._refuse_second_label(shp)
+        self._check_deliverable(shp)
         return self._issue_label(shp, rate.carrier, rate.service, rate.amount, request)
 
     def _create_label(self, request: Request) -> dict:
@@ -152,15 +168,13 @@ class ShipEngineSandbox:
         body = self._body(request)
         raw = body.get("shipment") or {}
         carrier = self._carrier(raw.get("carrier_id"), "shipment.carrier_id")
-        service = next((s for s in carrier.services if s.code == raw.get("service_code")), None)
-        if service is None:
-            raise ShipEngineError(400, f"service_code {raw.get('service_code')!r} is not offered by {carrier.carrier_id}",
-                                  code="invalid_field_value", field_name="shipment.service_code")
+        service = self._service(carrier, raw)
         outbound = body.get("outbound_label_id")
         if outbound is not None and outbound not in self._labels:
             raise ShipEngineError(400, f"outbound_label_id {outbound} was not found", code="invalid_identifier",
                                   field_name="outbound_label_id")
         shp = self._upsert_shipment(raw, is_return=bool(body.get("is_return_label")))
+        self._check_deliverable(shp)
         amount = price(service, weight_kg=shp.weight_kg,
                        zone_number=zone(shp.ship_from["state_province"], shp.ship_to["state_province"]))
         return self._issue_label(shp, carrier, service, amount, request, rma_number=body.get("rma_number"),
@@ -199,6 +213,43 @@ class ShipEngineSandbox:
 
     # ---- state ----
 
+    def _rating_carriers(self, options: dict) -> list[Carrier]:
+        carriers = [self._carrier(cid, "rate_options.carrier_ids") for cid in options.get("carrier_ids") or []]
+        if not carriers:
+            raise ShipEngineError(400, "rate_options.carrier_ids must list at least one carrier",
+                                  code="field_value_required", field_name="rate_options.carrier_ids")
+        return carriers
+
+    def _rate_shipment(self, shp: ShipmentRecord, carriers: list[Carrier], wanted: set[str]) -> RateRequest:
+        """Rate every wanted service of the carriers; the shipment remembers this as its latest rating."""
+        shipment_zone = zone(shp.ship_from["state_province"], shp.ship_to["state_province"])
+        rate_ids = []
+        for carrier in carriers:
+            for service in (s for s in carrier.services if not wanted or s.code in wanted):
+                rate = RateRecord(self._new_id(), shp.shipment_id, carrier, service, zone=shipment_zone,
+                                  amount=price(service, weight_kg=shp.weight_kg, zone_number=shipment_zone))
+                self._quoted[rate.rate_id] = rate
+                rate_ids.append(rate.rate_id)
+        rated = RateRequest(self._new_id(), shp.shipment_id, self.clock.now(), rate_ids)
+        self._rate_requests[shp.shipment_id] = rated
+        return rated
+
+    @staticmethod
+    def _service(carrier: Carrier, raw: dict) -> Service:
+        service = next((s for s in carrier.services if s.code == raw.get("service_code")), None)
+        if service is None:
+            raise ShipEngineError(400, f"service_code {raw.get('service_code')!r} is not offered by {carrier.carrier_id}",
+                                  code="invalid_field_value", field_name="shipment.service_code")
+        return service
+
+    @staticmethod
+    def _check_deliverable(shp: ShipmentRecord) -> None:
+        to = shp.ship_to
+        if to["country_code"] == "US" and not US_ZIP.fullmatch(to["postal_code"]):
+            raise ShipEngineError(400, f"Recipient address could not be verified: postal_code "
+                                       f"'{to['postal_code']}' is not a US ZIP code", code="invalid_address",
+                                  field_name="ship_to.postal_code")
+
     def _carrier(self, carrier_id: str | None, field_name: str) -> Carrier:
         if carrier_id not in self._accounts:
             raise ShipEngineError(400, f"carrier_id {carrier_id} is not connected to this account",
@@ -227,13 +278,12 @@ class ShipEngineSandbox:
                                        "void it before buying another", code="identifier_conflict",
                                   type="business_rules")
 
-    def _upsert_shipment(self, raw: dict | None, *, is_return: bool) -> ShipmentRecord:
-        """A new shipment, or the one already holding this external_shipment_id re-rated with the new
-        details, as long as it has no live label."""
+    def _shipment_details(self, raw: dict | None, *, where: str) -> tuple[dict, dict, list[dict], float]:
+        """ship_to, ship_from, packages and weight of a shipment in a request, or the request's 400."""
         if not isinstance(raw, dict):
-            raise ShipEngineError(400, "shipment is required", code="field_value_required", field_name="shipment")
-        ship_to, ship_from = address(raw.get("ship_to") or {}, where="shipment.ship_to"), \
-            address(raw.get("ship_from") or {}, where="shipment.ship_from")
+            raise ShipEngineError(400, f"{where} is required", code="field_value_required", field_name=where)
+        ship_to, ship_from = address(raw.get("ship_to") or {}, where=f"{where}.ship_to"), \
+            address(raw.get("ship_from") or {}, where=f"{where}.ship_from")
         packages = raw.get("packages") or []
         try:
             weight = sum(weight_in_kg(p["weight"]) for p in packages)
@@ -241,7 +291,13 @@ class ShipEngineSandbox:
             weight = 0.0
         if not packages or weight <= 0:
             raise ShipEngineError(400, "Every package needs a weight greater than zero", code="invalid_field_value",
-                                  field_name="shipment.packages")
+                                  field_name=f"{where}.packages")
+        return ship_to, ship_from, packages, weight
+
+    def _upsert_shipment(self, raw: dict | None, *, is_return: bool, where: str = "shipment") -> ShipmentRecord:
+        """A new shipment, or the one already holding this external_shipment_id re-rated with the new
+        details, as long as it has no live label."""
+        ship_to, ship_from, packages, weight = self._shipment_details(raw, where=where)
         external = (raw.get("external_shipment_id") or None) and raw["external_shipment_id"][:MAX_EXTERNAL_ID]
         now = self.clock.now()
         shp = self._shipments.get(self._by_external.get(external or "", ""))
@@ -258,6 +314,13 @@ class ShipEngineSandbox:
 
     def _issue_label(self, shp: ShipmentRecord, carrier: Carrier, service: Service, amount: float,
                      request: Request, *, rma_number: str | None = None, outbound_label_id: str | None = None) -> dict:
+        return self._label_view(self._new_label(shp, carrier, service, amount, rma_number=rma_number,
+                                                outbound_label_id=outbound_label_id,
+                                                download_base=request.host_url.rstrip("/")))
+
+    def _new_label(self, shp: ShipmentRecord, carrier: Carrier, service: Service, amount: float, *,
+                   download_base: str, rma_number: str | None = None, outbound_label_id: str | None = None,
+                   batch_id: str | None = None) -> LabelRecord:
         label_id, now = self._new_id(), self.clock.now()
         rng = journey_rng(self.seed, label_id)
         number = tracking_number(rng, carrier.code, service.code)
@@ -270,12 +333,13 @@ class ShipEngineSandbox:
                                        carrier=carrier.code, late_share=self.late_share,
                                        exception_share=self.exception_share)
         label = LabelRecord(label_id, shp.shipment_id, carrier, service, amount, number, now, journey,
-                            download_base=request.host_url.rstrip("/"), is_return=shp.is_return,
-                            rma_number=rma_number, outbound_label_id=outbound_label_id)
+                            download_base=download_base, is_return=shp.is_return, rma_number=rma_number,
+                            outbound_label_id=outbound_label_id, batch_id=batch_id)
         self._labels[label_id], self._by_tracking[number] = label, label_id
+        self._label_ids.append(label_id)
         shp.carrier_id, shp.service_code, shp.modified_at = carrier.carrier_id, service.code, now
         shp.label_ids.append(label_id)
-        return self._label_view(label)
+        return label
 
     def _label_view(self, label: LabelRecord) -> dict:
         scans = label.journey.seen_by(self.clock.now(), voided_at=label.voided_at)

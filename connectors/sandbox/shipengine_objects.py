@@ -77,6 +77,7 @@ class LabelRecord:
     rma_number: str | None = None
     outbound_label_id: str | None = None
     voided_at: datetime | None = None
+    batch_id: str | None = None
 
 
 def ship_day(moment: datetime) -> str:
@@ -143,8 +144,8 @@ def _package(shp: ShipmentRecord, package: dict, index: int) -> dict:
 
 
 def label_view(label: LabelRecord, shp: ShipmentRecord, *, status_code: str) -> dict:
-    """The label as every /v1/labels endpoint returns it. `batch_id` is left out: ShipEngine sends ""
-    for labels bought outside a batch, which its own se_id pattern refuses."""
+    """The label as every /v1/labels endpoint returns it. `batch_id` is left out of labels bought
+    outside a batch: ShipEngine sends "" for those, which its own se_id pattern refuses."""
     link = f"{label.download_base}/v1/downloads/10/{label.label_id[3:]}/label-{label.label_id[3:]}"
     download = {"href": f"{link}.pdf", "pdf": f"{link}.pdf", "png": f"{link}.png", "zpl": f"{link}.zpl"}
     voided = label.voided_at is not None
@@ -170,4 +171,5 @@ def label_view(label: LabelRecord, shp: ShipmentRecord, *, status_code: str) -> 
                       "has_paperless_label_documents": False} for i, p in enumerate(shp.packages)],
         "alternative_identifiers": None, "tracking_url": tracking_url(label.carrier.code, label.tracking_number),
         "ship_to": dict(shp.ship_to), "void_type": None, "refund_details": None,
+        **({"batch_id": label.batch_id} if label.batch_id else {}),
     }

@@ -8,7 +8,8 @@ carrier says a parcel was delivered, some customers ask for a return. A few cust
 within hours, before anything shipped (`cancel_share`), and the merchant refunds some return
 requests in Shopify as they arrive (`store_refund_share`; shopify_refunds). Answers carry Shopify's
 cost extension and are THROTTLED when the shop's cost bucket runs dry; `faults` adds the
-HTTP-level trouble (429, 5xx, truncated bodies)."""
+HTTP-level trouble (429, 5xx, truncated bodies). Bulk query operations and `ordersCount` are in
+shopify_bulk; their result files are served here too, at /{shop_domain}/bulk/{n}.jsonl."""
 from __future__ import annotations
 
 import json
@@ -26,18 +27,20 @@ from werkzeug.wrappers import Request, Response
 from config.world import World
 from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults, with_faults
+from connectors.sandbox.shopify_bulk import BulkKnobs, download
 from connectors.sandbox.shopify_cost import (
     SINGLE_QUERY_MAX_COST, LeakyBucket, actual_cost, cost_extension, requested_cost,
 )
 from connectors.sandbox.shopify_graphql import admin_schema
 from connectors.sandbox.shopify_orders import (
-    Shares, charge, factory_for, gid, make_return, money, orders_through, return_plan, utc,
+    MAX_LINES, Shares, charge, factory_for, gid, make_return, money, orders_through, return_plan, utc,
 )
 from connectors.sandbox.shopify_refunds import cancel, refund_return
 from connectors.sandbox.shopify_state import ShopState, ceil_second, order_snapshot, return_snapshot
 from connectors.sandbox.store_events import Timeline, cancel_at, refunded_in_store
 
 PATH = re.compile(r"^/(?P<shop>[^/]+)/admin/api/(?P<version>\d{4}-\d{2}|unstable)/graphql\.json$")
+BULK_FILE = re.compile(r"^/(?P<shop>[^/]+)/bulk/(?P<number>\d+)\.jsonl$")
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 RATE_DOCS = "https://shopify.dev/api/usage/rate-limits"
 TRANSACTION_STATUS = {"succeeded": "SUCCESS", "processing": "PENDING", "failed": "FAILURE"}
@@ -73,7 +76,8 @@ class ShopifySandbox:
         cancel_share: float = 0.02, store_refund_share: float = 0.2,
         access_token: str = "shpat_sandbox", faults: Faults | None = None,
         bucket_size: float = 2000.0, restore_rate: float = 100.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = time.monotonic, max_lines: int = MAX_LINES, bulk: BulkKnobs | None = None,
+        last_order_day: date | None = None,
     ):
         self.clock = clock
         self.world = world
@@ -86,6 +90,8 @@ class ShopifySandbox:
                              cancel_share, store_refund_share)
         self.access_token = access_token
         self.faults = faults or Faults(seed=seed)
+        self.bulk = bulk or BulkKnobs()
+        self.last_order_day = last_order_day      # no orders placed after it (the bench's peak day)
         self.shops: dict[str, ShopState] = {}
         self._cancels: dict[str, Timeline] = {}                # shop -> customers' cancellations to come
         for channel in world.channels:
@@ -95,13 +101,20 @@ class ShopifySandbox:
                                                             bucket=bucket)
                 self._cancels[channel.shop_domain] = Timeline()
         self._lock = threading.RLock()
-        self._orders_factory = factory_for(world, shares=self.shares, orders_per_day=orders_per_day)
+        self._orders_factory = factory_for(world, shares=self.shares, orders_per_day=orders_per_day,
+                                           max_lines=max_lines)
         self.wsgi_app = with_faults(self._serve, self.faults, error_body=_fault_body)
 
     def __call__(self, environ, start_response):
         return self.wsgi_app(environ, start_response)
 
     # --- ground truth for tests (no HTTP) --------------------------------------------------
+
+    def placed_times(self, shop_domain: str, moment: datetime) -> list[datetime]:
+        """When each order placed at or before `moment` was placed (cheap ground truth)."""
+        with self._lock:
+            shop = self._caught_up(shop_domain, utc(moment))
+            return [o["createdAt"] for o in shop.orders if o["createdAt"] <= utc(moment)]
 
     def orders_as_of(self, shop_domain: str, moment: datetime) -> list[dict]:
         """Every order placed at or before `moment`, in its current state."""
@@ -130,6 +143,8 @@ class ShopifySandbox:
         return shop
 
     def _generate_through(self, shop: ShopState, last_day: date) -> None:
+        if self.last_order_day is not None:
+            last_day = min(last_day, self.last_order_day)
         for order in orders_through(self._orders_factory(), shop, last_day=last_day, seed=self.seed, start=self.start):
             self._charge(shop, order)
             shop.add(order)
@@ -175,6 +190,10 @@ class ShopifySandbox:
         return self._handle(Request(environ))(environ, start_response)
 
     def _handle(self, request: Request) -> Response:
+        bulk_file = BULK_FILE.match(request.path)
+        if bulk_file and bulk_file["shop"] in self.shops and request.method == "GET":
+            with self._lock:
+                return download(self.shops[bulk_file["shop"]], bulk_file["number"], request, self.bulk)
         match = PATH.match(request.path)
         if not match or match["shop"] not in self.shops:
             return _json({"errors": "Not Found"}, 404)
@@ -188,10 +207,10 @@ class ShopifySandbox:
             payload = request.get_json(silent=True) or {}
         if not isinstance(payload.get("query"), str):
             return _json({"errors": {"query": "Required parameter missing or invalid"}}, 400)
-        body = self._graphql(self.shops[match["shop"]], payload)
+        body = self._graphql(self.shops[match["shop"]], payload, base_url=request.host_url)
         return _json(body, 200, **{"X-Shopify-API-Version": match["version"]})
 
-    def _graphql(self, shop: ShopState, payload: dict) -> dict:
+    def _graphql(self, shop: ShopState, payload: dict, *, base_url: str) -> dict:
         variables, operation = payload.get("variables") or {}, payload.get("operationName")
         try:
             document = parse(payload["query"])
@@ -208,7 +227,7 @@ class ShopifySandbox:
             now = utc(self.clock.now())
             self._caught_up(shop.domain, now)
             result = execute(admin_schema(), document, variable_values=variables, operation_name=operation,
-                             context_value={"shop": shop, "now": now})
+                             context_value={"shop": shop, "now": now, "bulk": self.bulk, "base_url": base_url})
         actual = actual_cost(result.data, requested)
         shop.bucket.refund(requested - actual)
         body: dict = {"data": result.data}

@@ -4,8 +4,9 @@ Shopify charges each query its *requested* cost up front (the bucket must hold i
 answer is THROTTLED) and refunds the difference to the *actual* cost once it has run. We price
 a query the way its docs describe in spirit: a connection or list asked for `first: n` (or a
 `nodes(ids:)` lookup of n ids) costs n times (1 + what each item selects); plain objects and
-scalars are free; a mutation costs 10 on top. The bucket restores on real monotonic time
-because clients really wait for it."""
+scalars are free; each mutation field costs 10 on top ("Mutation: 10", shopify.dev/docs/apps/
+build/apis/graphql-admin/rate-limits#cost-calculation), so a document sending n aliased
+mutations pays 10 n. The bucket restores on real monotonic time because clients really wait for it."""
 from __future__ import annotations
 
 import math
@@ -29,8 +30,21 @@ def requested_cost(document: DocumentNode, operation_name: str | None, variables
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     operation = next((o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)),
                      operations[0])
-    base = 1 + (MUTATION_COST if operation.operation == OperationType.MUTATION else 0)
-    return base + _selection_cost(operation.selection_set, fragments, variables)
+    mutations = _top_fields(operation.selection_set, fragments) if operation.operation == OperationType.MUTATION else 0
+    return 1 + MUTATION_COST * mutations + _selection_cost(operation.selection_set, fragments, variables)
+
+
+def _top_fields(selection_set: SelectionSetNode, fragments) -> int:
+    """How many fields the operation selects at its root (aliases each count)."""
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            total += 1
+        elif isinstance(selection, InlineFragmentNode):
+            total += _top_fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
+            total += _top_fields(fragments[selection.name.value].selection_set, fragments)
+    return total
 
 
 def _selection_cost(selection_set: SelectionSetNode | None, fragments, variables) -> int:

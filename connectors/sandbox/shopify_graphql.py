@@ -16,7 +16,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema, build_schema
 
-from connectors.sandbox import shopify_refunds
+from connectors.sandbox import shopify_bulk, shopify_refunds
 from connectors.sandbox.shopify_orders import numeric_id, return_status
 from connectors.sandbox.shopify_schema import SDL
 
@@ -120,17 +120,24 @@ def sort_key(sort: str):
 
 # --- resolvers ---------------------------------------------------------------------------
 
-def resolve_orders(_root, info, first=None, after=None, last=None, before=None, query=None,
-                   sortKey="ID", reverse=False):
-    shop, now = info.context["shop"], info.context["now"]
-    keep, key = order_filter(query), sort_key(sortKey)
+def matching_orders(shop, now: datetime, *, query: str | None, sort: str = "ID", reverse: bool = False) -> list[dict]:
+    """The shop's orders existing at `now` that the search matches, in the connection's order."""
+    keep, key = order_filter(query), sort_key(sort)
     orders = [o for o in shop.orders if o["createdAt"] <= now and keep(o)]
     orders.sort(key=lambda o: (key(o), int(numeric_id(o["id"]))), reverse=bool(reverse))
-    return connection(orders, first=first, after=after, last=last, before=before, key=key,
+    return orders
+
+
+def resolve_orders(_root, info, first=None, after=None, last=None, before=None, query=None,
+                   sortKey="ID", reverse=False):
+    orders = matching_orders(info.context["shop"], info.context["now"], query=query, sort=sortKey, reverse=reverse)
+    return connection(orders, first=first, after=after, last=last, before=before, key=sort_key(sortKey),
                       descending=bool(reverse))
 
 
 def resolve_node(_root, info, id):
+    if id.startswith("gid://shopify/BulkOperation/"):
+        return shopify_bulk.find(info, id)
     return info.context["shop"].find(id, info.context["now"])
 
 
@@ -140,6 +147,7 @@ def _nested(field: str, *, as_list: bool = False):
         if as_list:
             return first_of(items, first)
         return connection(items, first=first, after=after)
+    resolve.items_key = field     # bulk exports read the whole list straight from the dict
     return resolve
 
 
@@ -166,14 +174,16 @@ RESOLVERS = {
     ("Order", "refunds"): _nested("_refunds", as_list=True),
     ("Return", "refunds"): _nested("_refunds"),
     **shopify_refunds.RESOLVERS,
+    **shopify_bulk.RESOLVERS,
     ("Mutation", "fulfillmentCreate"): resolve_fulfillment_create,
 }
 
 
 @lru_cache(maxsize=1)
 def admin_schema() -> GraphQLSchema:
-    schema = build_schema(SDL + shopify_refunds.SDL)
+    schema = build_schema(SDL + shopify_refunds.SDL + shopify_bulk.SDL)
     for (type_name, field), resolver in RESOLVERS.items():
         schema.type_map[type_name].fields[field].resolve = resolver
     schema.type_map["DateTime"].serialize = lambda value: iso(value) if isinstance(value, datetime) else value
+    schema.type_map["UnsignedInt64"].serialize = str    # a string on the wire, as Shopify sends it
     return schema

@@ -26,6 +26,7 @@ OTHER_REASONS = ("SIZE_TOO_SMALL", "SIZE_TOO_LARGE", "UNWANTED", "STYLE", "COLOR
 NOTES = {"DEFECTIVE": "Arrived broken", "NOT_AS_DESCRIBED": "Damaged, not like the photos",
          "WRONG_ITEM": "Not what I ordered", "OTHER": "Changed plans"}
 LB_PER_KG = 2.20462262
+MAX_LINES = 4                    # lines per order: 1 to this many (peak-day benches ask for more)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def day_rng(seed: int, shop_index: int, day: date, salt: int = 0) -> np.random.G
     return np.random.default_rng([seed, shop_index, day.toordinal(), salt])
 
 
-def factory_for(world, *, shares: Shares, orders_per_day: float):
+def factory_for(world, *, shares: Shares, orders_per_day: float, max_lines: int = MAX_LINES):
     """A getter for the world's OrderFactory, built on first use (Faker takes a moment)."""
     built: list[OrderFactory] = []
 
@@ -70,7 +71,8 @@ def factory_for(world, *, shares: Shares, orders_per_day: float):
             from faker import Faker
             from connectors.sandbox.catalog import demo_catalog
             built.append(OrderFactory(catalog=demo_catalog(world), sla_codes=list(world.sla), shares=shares,
-                                      faker=Faker("en_US"), orders_per_day=orders_per_day))
+                                      faker=Faker("en_US"), orders_per_day=orders_per_day,
+                                      max_lines=max_lines))
         return built[0]
 
     return get
@@ -105,9 +107,12 @@ class OrderFactory:
     """Builds one shop's orders for one day; numbering continues across days."""
 
     def __init__(self, *, catalog: pd.DataFrame, sla_codes: list[str], shares: Shares, faker,
-                 orders_per_day: float):
+                 orders_per_day: float, max_lines: int = MAX_LINES):
+        if not 1 <= max_lines <= len(catalog):
+            raise ValueError(f"max_lines must be between 1 and the catalogue's {len(catalog)} SKUs")
         self.catalog = catalog.to_dict("records")      # rows as dicts: pandas row access is slow
         self.orders_per_day = orders_per_day
+        self.max_lines = max_lines
         self.popularity = (catalog["popularity"] / catalog["popularity"].sum()).to_numpy()
         self.codes = sla_codes
         weights = np.array([SHIPPING_SHARE.get(c, 0.1) for c in sla_codes])
@@ -159,7 +164,8 @@ class OrderFactory:
         return order
 
     def lines(self, rng: np.random.Generator, *, shop_index: int, seq: int) -> list[dict]:
-        picks = rng.choice(len(self.catalog), size=int(rng.integers(1, 5)), replace=False, p=self.popularity)
+        picks = rng.choice(len(self.catalog), size=int(rng.integers(1, self.max_lines + 1)), replace=False,
+                           p=self.popularity)
         lines = []
         for i, row_index in enumerate(picks):
             row = self.catalog[int(row_index)]

@@ -32,6 +32,7 @@ class ShopState:
         self.awaiting_delivery: dict[str, dict] = {}       # fulfilled orders, return not decided yet
         self.scheduled_returns: list[tuple[datetime, dict, dict]] = []
         self.fulfillment_log: list[dict] = []
+        self.bulk_exports: list = []                       # shopify_bulk.BulkExport, oldest first
         label = domain.split(".")[0].replace("-", " ").title()
         self.info = {"id": gid("Shop", 60_000_000 + index), "name": label, "myshopifyDomain": domain,
                      "currencyCode": "USD", "ianaTimezone": "Etc/UTC"}

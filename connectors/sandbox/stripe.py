@@ -4,6 +4,7 @@ the intents its orders were paid with through `create_payment_intent`."""
 from __future__ import annotations
 
 import base64
+import bisect
 import itertools
 import json
 import random
@@ -162,16 +163,42 @@ class StripeSandbox:
                       key=lambda r: (r.created, r.seq), reverse=True)
 
     def _list_intents(self, request: Request) -> dict:
+        """A page of intents newest first, filtered by created[...]; bisecting a sorted index so
+        paging through 100k intents costs a page's worth of work per request, as at Stripe."""
         args = request.args
         bounds = {op: self._int_arg(args, f"created[{op}]") for op in ("gt", "gte", "lt", "lte")}
-        checks = {"gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__, "lte": int.__le__}
+        limit, after = self._limit(args), args.get("starting_after")
         with self._lock:
             now = self.clock.now()
-            records = [r for r in self._visible_intents()
-                       if all(checks[op](r.created, v) for op, v in bounds.items() if v is not None)]
-            items = [intent_view(r, now) for r in records]
-        return list_page(items, url="/v1/payment_intents", limit=self._limit(args),
-                         starting_after=args.get("starting_after"))
+            records, newest_first, position = self._listing()
+            lo, hi = 0, len(records)          # newest_first holds -created, ascending
+            if bounds["lte"] is not None:
+                lo = max(lo, bisect.bisect_left(newest_first, -bounds["lte"]))
+            if bounds["lt"] is not None:
+                lo = max(lo, bisect.bisect_right(newest_first, -bounds["lt"]))
+            if bounds["gte"] is not None:
+                hi = min(hi, bisect.bisect_right(newest_first, -bounds["gte"]))
+            if bounds["gt"] is not None:
+                hi = min(hi, bisect.bisect_left(newest_first, -bounds["gt"]))
+            start = lo
+            if after is not None:
+                index = position.get(after)
+                if index is None or not lo <= index < hi:
+                    raise StripeError(400, f"No such object: '{after}'", code="resource_missing",
+                                      param="starting_after", remember=False)
+                start = index + 1
+            page = [intent_view(r, now) for r in records[start:min(start + limit, hi)]]
+        return {"object": "list", "data": page, "has_more": start + limit < hi, "url": "/v1/payment_intents"}
+
+    def _listing(self) -> tuple[list[IntentRecord], list[int], dict[str, int]]:
+        """Visible intents newest first, their -created keys and id -> index; rebuilt only when
+        an intent was added or the clock moved."""
+        key = (len(self._intents), self.clock.now())
+        if getattr(self, "_listing_key", None) != key:
+            records = self._visible_intents()
+            self._listing_cache = (records, [-r.created for r in records], {r.id: i for i, r in enumerate(records)})
+            self._listing_key = key
+        return self._listing_cache
 
     def _get_intent(self, request: Request, intent: str) -> dict:
         with self._lock:

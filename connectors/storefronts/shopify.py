@@ -6,7 +6,11 @@ Shopify rate-limits by calculated query cost: every answer reports the cost buck
 `extensions.cost.throttleStatus`; we wait for the bucket before a query we know it cannot
 afford, and a THROTTLED answer is waited out and retried. HTTP 429/5xx are retried by
 ApiClient; a truncated body is re-asked (reads) or looked up (the fulfillment mutation).
-Reading return dates needs API version 2025-10 or later (`Return.createdAt`)."""
+Reading return dates needs API version 2025-10 or later (`Return.createdAt`).
+
+A window of `bulk_threshold` orders or more (ordersCount) is read by one bulk query operation
+instead of pages (shopify_bulk: the bucket would take minutes per 10k orders); fulfillments go out
+in batches, one look-up and one aliased mutation document per 50 orders (shopify_push)."""
 from __future__ import annotations
 
 import logging
@@ -19,13 +23,15 @@ import requests
 
 from connectors.errors import PermanentApiError, TransientApiError
 from connectors.http import ApiClient
+from connectors.storefronts import shopify_bulk as bulk
 from connectors.storefronts import shopify_parse as gql
-from domain.records import ChannelOrder, FulfillmentPush, Malformed, ReturnRequest
+from connectors.storefronts.shopify_push import FULFILLABLE, BatchPush, fulfillment_with
+from domain.records import ChannelOrder, FulfillmentNotice, FulfillmentPush, Malformed, PushResult, ReturnRequest
 
 log = logging.getLogger(__name__)
 VENDOR = "shopify"
 MAX_THROTTLED = 6
-FULFILLABLE = ("OPEN", "IN_PROGRESS")
+BULK_THRESHOLD = 2000         # orders in a window from which a bulk query beats paging
 STATUS_HINTS = {
     401: "access token rejected: check CUMPLIDO_SHOPIFY_ACCESS_TOKEN and the app's "
          "read_orders/write_fulfillments scopes",
@@ -45,10 +51,13 @@ def shopify_error_message(response: requests.Response) -> str:
 
 class ShopifyStorefront:
     def __init__(self, *, channel: str, api_base: str, access_token: str, api_version: str,
-                 timeout: float = 20, max_retries: int = 4, sleep: Callable[[float], None] = time.sleep):
+                 timeout: float = 20, max_retries: int = 4, sleep: Callable[[float], None] = time.sleep,
+                 bulk_threshold: int | None = BULK_THRESHOLD, bulk_poll_seconds: float = 0.5,
+                 bulk_max_wait_seconds: float = 1800.0):
         self.channel = channel
         self.api_version = api_version
         self.max_retries = max_retries
+        self.bulk_threshold = bulk_threshold       # None: always page
         self._sleep = sleep
         self._path = f"admin/api/{api_version}/graphql.json"
         self._http = ApiClient(VENDOR, api_base, headers={"X-Shopify-Access-Token": access_token,
@@ -58,22 +67,25 @@ class ShopifyStorefront:
         self._bucket: dict[str, float] | None = None   # last throttleStatus seen
         self._costs: dict[str, int] = {}                # requested cost of each query, as Shopify priced it
         self.throttle_waits: list[float] = []           # seconds waited for the cost bucket (tests, bench)
+        # Bulk results sit behind signed storage URLs: fetched without the API token.
+        self._files = ApiClient(VENDOR, "", headers={"Accept": "application/jsonl"}, timeout=timeout,
+                                max_retries=max_retries, sleep=sleep)
+        self._bulk = bulk.BulkQuery(channel=channel, query=self._query, files=self._files, sleep=sleep,
+                                    poll_seconds=bulk_poll_seconds, max_wait_seconds=bulk_max_wait_seconds,
+                                    max_retries=max_retries)
 
     # --- the Storefront protocol ---------------------------------------------------------
 
     def pull_orders(self, *, since: datetime, until: datetime) -> Iterator[list[ChannelOrder | Malformed]]:
-        for page, nodes in enumerate(self._order_pages("OrdersPage", gql.ORDERS_PAGE, since, until), start=1):
-            self._complete_lines(nodes)
-            self._attach_returns([n for n in nodes if gql.has_returns(n)])
+        for page, nodes in enumerate(self._orders(since, until, details=True), start=1):
             records = [gql.parse_order(self.channel, node) for node in nodes]
             log.info("%s: page %d, %d orders (%d unreadable)", self.channel, page, len(records),
                      sum(isinstance(r, Malformed) for r in records))
             yield records
 
     def pull_return_requests(self, *, since: datetime, until: datetime) -> Iterator[list[ReturnRequest | Malformed]]:
-        for nodes in self._order_pages("OrderIdsPage", gql.ORDER_IDS_PAGE, since, until):
+        for nodes in self._orders(since, until, details=False):
             with_returns = [n for n in nodes if gql.has_returns(n)]
-            self._attach_returns(with_returns)
             found = [r for node in with_returns for r in gql.open_return_requests(self.channel, node)]
             log.info("%s: %d return requests on %d orders", self.channel, len(found), len(nodes))
             yield found
@@ -83,7 +95,7 @@ class ShopifyStorefront:
         """Idempotent without an idempotency key (Shopify has none here): look our tracking
         number up first, and look again if the mutation's answer was lost."""
         order = self._fulfillment_state(order_external_id)
-        existing = _fulfillment_with(order, tracking_number)
+        existing = fulfillment_with(order, tracking_number)
         if existing:
             return FulfillmentPush(external_fulfillment_id=existing, already_existed=True)
         if order.get("cancelledAt"):
@@ -104,7 +116,7 @@ class ShopifyStorefront:
         if payload and not payload["userErrors"]:
             return FulfillmentPush(external_fulfillment_id=payload["fulfillment"]["id"], already_existed=False)
         # The answer was lost, or Shopify refused: perhaps an earlier attempt of ours went through.
-        created = _fulfillment_with(self._fulfillment_state(order_external_id), tracking_number)
+        created = fulfillment_with(self._fulfillment_state(order_external_id), tracking_number)
         if created:
             return FulfillmentPush(external_fulfillment_id=created, already_existed=False)
         if payload is None:
@@ -113,15 +125,41 @@ class ShopifyStorefront:
         raise PermanentApiError(VENDOR, "fulfillmentCreate refused: "
                                 + "; ".join(e["message"] for e in payload["userErrors"]))
 
+    def push_fulfillments(self, items: list[FulfillmentNotice]) -> list[PushResult]:
+        """push_fulfillment for many orders, 50 per look-up and per mutation document."""
+        return BatchPush(answer=self._answer, full_state=self._fulfillment_state).push(items)
+
     def check(self) -> str:
         shop = self._query("Shop", gql.SHOP, {})["shop"]
         return f"Shopify shop {shop['name']} ({shop['myshopifyDomain']}), Admin API {self.api_version}"
 
     # --- paging and follow-ups -------------------------------------------------------------
 
-    def _order_pages(self, name: str, query: str, since: datetime, until: datetime) -> Iterator[list[dict]]:
-        """Orders updated in [since, until), oldest update first, one list per page."""
-        variables: dict[str, Any] = {"first": gql.PAGE_SIZE, "query": gql.search_window(since, until), "after": None}
+    def _orders(self, since: datetime, until: datetime, *, details: bool) -> Iterator[list[dict]]:
+        """Orders updated in [since, until), oldest update first, with their returns, in lists of
+        a page: through one bulk query when the window is big, else page by page."""
+        search = gql.search_window(since, until)
+        if self.bulk_threshold and self._count(search) >= self.bulk_threshold:
+            order = ("lineItems", "returns") if details else ("returns",)
+            nodes = self._bulk.run(bulk.orders_query(search, details=details),
+                                   connections={"Order": order, "Return": ("returnLineItems", "refunds")})
+            for start in range(0, len(nodes), gql.PAGE_SIZE):
+                yield nodes[start:start + gql.PAGE_SIZE]
+            return
+        name, query = ("OrdersPage", gql.ORDERS_PAGE) if details else ("OrderIdsPage", gql.ORDER_IDS_PAGE)
+        for nodes in self._order_pages(name, query, search):
+            if details:
+                self._complete_lines(nodes)
+            self._attach_returns([n for n in nodes if gql.has_returns(n)])
+            yield nodes
+
+    def _count(self, search: str) -> int:
+        """Orders in the window, counted up to the threshold (all we need to know)."""
+        answer = self._query("OrdersCount", bulk.ORDERS_COUNT, {"query": search, "limit": self.bulk_threshold})
+        return int(answer["ordersCount"]["count"])
+
+    def _order_pages(self, name: str, query: str, search: str) -> Iterator[list[dict]]:
+        variables: dict[str, Any] = {"first": gql.PAGE_SIZE, "query": search, "after": None}
         while True:
             orders = self._query(name, query, variables)["orders"]
             if orders["nodes"]:
@@ -159,6 +197,14 @@ class ShopifyStorefront:
     # --- transport: cost throttling, GraphQL errors, unreadable bodies -----------------------
 
     def _query(self, name: str, query: str, variables: dict, *, reread: bool = True) -> dict:
+        data, errors = self._answer(name, query, variables, reread=reread)
+        if errors:
+            raise PermanentApiError(VENDOR, f"{name}: {gql.graphql_messages(errors)}")
+        return data
+
+    def _answer(self, name: str, query: str, variables: dict, *, reread: bool = True) -> tuple[dict, list]:
+        """The answer's data and the field errors beside it (a batch's aliases fail one by one);
+        a query refused whole, or still throttled after MAX_THROTTLED waits, raises."""
         throttled = False
         for _ in range(MAX_THROTTLED + 1):
             # After a THROTTLED answer wait at least a point's worth, whatever the arithmetic says.
@@ -169,8 +215,8 @@ class ShopifyStorefront:
             if cost.get("requestedQueryCost"):
                 self._costs[name] = int(cost["requestedQueryCost"])
             errors = body.get("errors")
-            if not errors and isinstance(body.get("data"), dict):
-                return body["data"]
+            if isinstance(body.get("data"), dict) and not _throttled(errors):
+                return body["data"], errors or []
             if not errors:
                 raise PermanentApiError(VENDOR, f"{name}: answer has neither data nor errors")
             throttled = _throttled(errors)
@@ -212,12 +258,3 @@ class ShopifyStorefront:
 def _throttled(errors: Any) -> bool:
     return isinstance(errors, list) and any(
         isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
-
-
-def _fulfillment_with(order: dict, tracking_number: str) -> str | None:
-    for fulfillment in order.get("fulfillments") or []:
-        if fulfillment.get("status") in ("CANCELLED", "ERROR", "FAILURE"):
-            continue
-        if any(t.get("number") == tracking_number for t in fulfillment.get("trackingInfo") or []):
-            return fulfillment["id"]
-    return None

@@ -25,22 +25,29 @@ KG_PER_UNIT = {"KILOGRAMS": 1.0, "GRAMS": 0.001, "POUNDS": 0.45359237, "OUNCES":
 OPEN_RETURN = ("REQUESTED", "OPEN")
 
 _MONEY = "shopMoney { amount currencyCode }"
-_LINE = f"""id sku quantity originalUnitPriceSet {{ {_MONEY} }}
+# The selections, shared by the paged documents below and the bulk query (shopify_bulk), so both
+# paths read exactly the same fields.
+LINE_FIELDS = f"""id sku quantity originalUnitPriceSet {{ {_MONEY} }}
   variant {{ inventoryItem {{ measurement {{ weight {{ value unit }} }} }} }}"""
+ORDER_FIELDS = f"""id name createdAt updatedAt cancelledAt email currencyCode returnStatus
+      customer {{ displayName }}
+      shippingAddress {{ name address1 address2 city provinceCode zip countryCodeV2 phone }}
+      shippingLine {{ code title }}
+      totalPriceSet {{ {_MONEY} }}
+      totalRefundedSet {{ {_MONEY} }}
+      transactions {{ gateway authorizationCode kind status amountSet {{ {_MONEY} }} }}"""
+RETURN_FIELDS = "id name status createdAt"
+RETURN_LINE_FIELDS = """id quantity returnReason customerNote
+              ... on ReturnLineItem { fulfillmentLineItem { lineItem { id sku } } }"""
+RETURN_REFUND_FIELDS = f"id createdAt totalRefundedSet {{ {_MONEY} }}"
 
 ORDERS_PAGE = f"""
 query OrdersPage($first: Int!, $after: String, $query: String) {{
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{
-      id name createdAt updatedAt cancelledAt email currencyCode returnStatus
-      customer {{ displayName }}
-      shippingAddress {{ name address1 address2 city provinceCode zip countryCodeV2 phone }}
-      shippingLine {{ code title }}
-      totalPriceSet {{ {_MONEY} }}
-      totalRefundedSet {{ {_MONEY} }}
-      transactions {{ gateway authorizationCode kind status amountSet {{ {_MONEY} }} }}
-      lineItems(first: {LINES_FIRST}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE} }} }}
+      {ORDER_FIELDS}
+      lineItems(first: {LINES_FIRST}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {LINE_FIELDS} }} }}
     }}
   }}
 }}"""
@@ -56,7 +63,9 @@ query OrderIdsPage($first: Int!, $after: String, $query: String) {
 MORE_LINES = f"""
 query OrderLines($id: ID!, $after: String) {{
   order(id: $id) {{
-    lineItems(first: {MORE_LINES_FIRST}, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {_LINE} }} }}
+    lineItems(first: {MORE_LINES_FIRST}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }} nodes {{ {LINE_FIELDS} }}
+    }}
   }}
 }}"""
 
@@ -68,14 +77,9 @@ query OrderReturns($ids: [ID!]!) {{
       returns(first: 10) {{
         pageInfo {{ hasNextPage }}
         nodes {{
-          id name status createdAt
-          returnLineItems(first: 10) {{
-            nodes {{
-              id quantity returnReason customerNote
-              ... on ReturnLineItem {{ fulfillmentLineItem {{ lineItem {{ id sku }} }} }}
-            }}
-          }}
-          refunds(first: {RETURN_REFUNDS_FIRST}) {{ nodes {{ id createdAt totalRefundedSet {{ {_MONEY} }} }} }}
+          {RETURN_FIELDS}
+          returnLineItems(first: 10) {{ nodes {{ {RETURN_LINE_FIELDS} }} }}
+          refunds(first: {RETURN_REFUNDS_FIRST}) {{ nodes {{ {RETURN_REFUND_FIELDS} }} }}
         }}
       }}
     }}

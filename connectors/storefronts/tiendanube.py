@@ -30,7 +30,7 @@ import requests
 from connectors.errors import PermanentApiError, TransientApiError
 from connectors.http import ApiClient
 from connectors.storefronts import tiendanube_parse as tn
-from domain.records import ChannelOrder, FulfillmentPush, Malformed, ReturnRequest
+from domain.records import ChannelOrder, FulfillmentNotice, FulfillmentPush, Malformed, PushResult, ReturnRequest
 
 log = logging.getLogger(__name__)
 VENDOR = "tiendanube"
@@ -123,6 +123,20 @@ class TiendanubeStorefront:
             return pushed
         raise TransientApiError(VENDOR, f"fulfil of order {order_external_id} got no readable answer "
                                         f"after {self.max_retries + 1} attempts; the next run will retry")
+
+    def push_fulfillments(self, items: list[FulfillmentNotice]) -> list[PushResult]:
+        """One order at a time: v1 fulfils orders one by one (`POST /orders/{id}/fulfill`), and the
+        2 requests/s bucket paces them whatever we do."""
+        results: list[PushResult] = []
+        for n, item in enumerate(items):
+            try:
+                results.append(PushResult(item, pushed=self.push_fulfillment(**vars(item))))
+            except PermanentApiError as exc:
+                results.append(PushResult(item, error=exc.message))
+            except TransientApiError as exc:    # the store is down or throttling us: the rest wait for the next run
+                results += [PushResult(rest, error=exc.message, retryable=True) for rest in items[n:]]
+                break
+        return results
 
     def check(self) -> str:
         _, store = self._read("store", params={"fields": "id,name,original_domain,main_language"})

@@ -31,6 +31,14 @@ on the wire. The sources, each cited where used:
                                    OrderTransactionStatus, WeightUnit (nullability and enum values)
   shopify.dev/docs/api/usage/response-codes   the HTTP-level refusals (401, 402, 403, 404, 423,
                                    429, 5xx); their body is {"errors": ...} (see HTTP_ERROR)
+  shopify.dev/docs/api/usage/bulk-operations/queries   recorded bulkOperationRunQuery and
+                                   bulkOperation answers (status "CREATED", objectCount "57" and
+                                   fileSize "358" as strings, a storage.googleapis.com url) and the
+                                   JSONL lines (`__parentId` on nested connections' nodes only);
+                                   admin-graphql/2025-10 objects/BulkOperation, enums/
+                                   BulkOperationStatus, BulkOperationErrorCode, BulkOperationUserErrorCode
+  shopify.dev/docs/api/admin-graphql/2025-10/queries/ordersCount   the example answer
+                                   {"ordersCount": {"count": 58, "precision": "EXACT"}}; enum CountPrecision
 """
 from __future__ import annotations
 
@@ -216,6 +224,73 @@ OPERATIONS = {
     "FulfillmentCreate": FULFILLMENT_CREATE, "Shop": SHOP,
 }
 
+# --- the operations for peak days: bulk pulls and batched pushes (shopify_bulk, shopify_push) ---
+
+UINT64 = {"type": "string", "pattern": r"^\d+$"}    # UnsignedInt64 travels as a string: "57", "358"
+BULK_STATUS = enum("CANCELED", "CANCELING", "COMPLETED", "CREATED", "EXPIRED", "FAILED", "RUNNING")
+BULK_OPERATION = obj(
+    id=gid("BulkOperation"), status=BULK_STATUS,
+    errorCode=null(enum("ACCESS_DENIED", "INTERNAL_SERVER_ERROR", "TIMEOUT")),
+    objectCount=UINT64, rootObjectCount=UINT64, url=null(URL), partialDataUrl=null(URL), query=S)
+BULK_USER_ERROR = obj(code=null(enum("INVALID", "OPERATION_IN_PROGRESS")), field=null(array(S)), message=S)
+FULFILLMENT_STATES = obj(nodes=array({"anyOf": [{"type": "null"}, obj(), obj(
+    id=gid("Order"), cancelledAt=null(DATETIME),
+    fulfillmentOrders=connection(obj(id=gid("FulfillmentOrder"), status=FULFILLMENT_ORDER_STATUS)),
+    fulfillments=array(obj(id=gid("Fulfillment"), status=FULFILLMENT_STATUS,
+                           trackingInfo=array(obj(number=null(S)), maxItems=1))))]}))
+SCALE_OPERATIONS = {
+    "OrdersCount": obj(ordersCount=null(obj(count={"type": "integer", "minimum": 0},
+                                            precision=enum("AT_LEAST", "EXACT")))),
+    "BulkQueryRun": obj(bulkOperationRunQuery=null(obj(
+        bulkOperation=null(obj(id=gid("BulkOperation"), status=BULK_STATUS)), userErrors=array(BULK_USER_ERROR)))),
+    "BulkOperationPoll": obj(node=null({"anyOf": [obj(), BULK_OPERATION]})),
+    "CurrentBulkOperation": obj(currentBulkOperation=null(BULK_OPERATION)),
+    "BulkOperationCancel": obj(bulkOperationCancel=null(obj(
+        bulkOperation=null(obj(id=gid("BulkOperation"), status=BULK_STATUS)), userErrors=array(USER_ERROR)))),
+    "FulfillmentStates": FULFILLMENT_STATES,
+    # one FulfillmentCreatePayload per alias f0, f1, ... (null when its field failed), selecting
+    # `fulfillment { id status } userErrors` as in the recorded answer (RECORDED_FULFILLMENT_CREATE)
+    "FulfillmentCreateBatch": {"type": "object", "minProperties": 1, "additionalProperties": False,
+                               "patternProperties": {r"^f\d+$": null(obj(
+                                   fulfillment=null(obj(id=gid("Fulfillment"), status=FULFILLMENT_STATUS)),
+                                   userErrors=array(USER_ERROR)))}},
+}
+
+
+def _line(schema: dict, parent: str | None) -> dict:
+    """A node of the bulk file: its selection without nested connections, plus __parentId."""
+    props = {k: v for k, v in schema["properties"].items() if k not in ("lineItems", "returnLineItems", "refunds")}
+    if parent:
+        props["__parentId"] = gid(parent)
+    return obj(tuple(set(schema["properties"]) - set(schema["required"])), **props)
+
+
+# The lines of the bulk files (shopify_bulk.orders_query), by the kind of their gid.
+JSONL_LINES = {
+    "Order": {"anyOf": [_line(ORDER, None),
+                        obj(id=gid("Order"), updatedAt=DATETIME, returnStatus=ORDER_RETURN_STATUS)]},
+    "LineItem": _line(LINE_ITEM, "Order"),
+    "Return": _line(RETURN, "Order"),
+    "ReturnLineItem": _line(RETURN_LINE, "Return"),
+    "Refund": _line(REFUND, "Return"),
+}
+
+
+def jsonl_problems(lines: list[dict]) -> list[str]:
+    """Everything in a bulk file's lines that Shopify would not write for our bulk queries."""
+    problems = []
+    for number, line in enumerate(lines, start=1):
+        kind = str(line.get("id", "")).split("/")[-2] if str(line.get("id", "")).count("/") >= 3 else "?"
+        if kind not in JSONL_LINES:
+            problems.append(f"line {number}: no {kind} lines in our bulk files")
+            continue
+        for error in Draft202012Validator(JSONL_LINES[kind]).iter_errors(line):
+            cause = best_match([error])
+            where = "/".join(map(str, cause.absolute_path))
+            problems.append(f"line {number} ({line['id']}) {where}: {cause.message[:200]}")
+    return problems
+
+
 # --- recorded answers, trimmed to what the checks below use (values as recorded) ------------------
 
 # kirillplatonov/shopify_graphql test/fixtures/queries/shop.json
@@ -283,6 +358,18 @@ EXAMPLE_ORDERS_PAGE = {
     "extensions": {"cost": RECORDED_COST},
 }
 
+# shopify.dev/docs/api/usage/bulk-operations/queries: a bulkOperationRunQuery answer and a poll, as shown
+RECORDED_BULK_RUN = {"bulkOperationRunQuery": {
+    "bulkOperation": {"id": "gid://shopify/BulkOperation/720918", "status": "CREATED"}, "userErrors": []}}
+RECORDED_BULK_OPERATION = {
+    "id": "gid://shopify/BulkOperation/720918", "status": "COMPLETED", "errorCode": None, "objectCount": "57",
+    "url": "https://storage.googleapis.com/shopify/dyfkl3g72empyyoenvmtidlm9o4g?<params />", "partialDataUrl": None}
+RECORDED_JSONL = [{"id": "gid://shopify/Product/1921569226808"},
+                  {"id": "gid://shopify/ProductVariant/19435458986123", "title": "52",
+                   "__parentId": "gid://shopify/Product/1921569226808"}]
+# shopify.dev/docs/api/admin-graphql/2025-10/queries/ordersCount, "Retrieve an order count"
+RECORDED_ORDERS_COUNT = {"ordersCount": {"count": 58, "precision": "EXACT"}}
+
 # --- checking answers ----------------------------------------------------------------------------
 
 OPERATION_NAME = re.compile(r"^\s*(?:query|mutation)\s+(\w+)")
@@ -291,7 +378,7 @@ OPERATION_NAME = re.compile(r"^\s*(?:query|mutation)\s+(\w+)")
 @cache
 def _validator(key: str) -> Draft202012Validator:
     schema = {"http_error": HTTP_ERROR, "throttled": THROTTLED, "refused": REFUSED}.get(key)
-    return Draft202012Validator(schema if schema is not None else answer(OPERATIONS[key]))
+    return Draft202012Validator(schema if schema is not None else answer({**OPERATIONS, **SCALE_OPERATIONS}[key]))
 
 
 def operation_of(request_body: bytes | str | None) -> str | None:
@@ -323,7 +410,7 @@ def shape_problems(operation: str | None, status: int, body: Any) -> list[str]:
         throttled = any(isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED"
                         for e in body["errors"]) if isinstance(body["errors"], list) else False
         key = "throttled" if throttled else "refused"
-    elif operation in OPERATIONS:
+    elif operation in OPERATIONS or operation in SCALE_OPERATIONS:
         key = operation
     else:
         return [f"{operation or '?'} -> {status}: no recorded Shopify shape for this operation"]

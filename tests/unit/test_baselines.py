@@ -12,7 +12,8 @@ from config.settings import DEFAULT_WORLD
 from config.world import Layout, WaveRules, load_world
 from domain.baselines import (fcfs_batches, fcfs_s_shape_travel, optimality_gap, pick_points, single_order_travel,
                               walks, waves_travel)
-from domain.routing import best_route, s_shape_route
+from domain.routing import s_shape_route
+from domain.routing_optimal import optimal_route
 from domain.waves import plan_pick_waves
 from tests.unit.factories import T0, picks
 
@@ -55,7 +56,7 @@ def planned(world, ewr, frame):
 
 def test_single_order_picking_walks_each_order_on_its_own():
     frame = small_frame([("a", 2, 3.0), ("a", 4, 9.0), ("b", 1, 5.0)], {"a": 0, "b": 1})
-    expected = best_route([(2, 3.0), (4, 9.0)], LAYOUT).distance + best_route([(1, 5.0)], LAYOUT).distance
+    expected = optimal_route([(2, 3.0), (4, 9.0)], LAYOUT).distance + optimal_route([(1, 5.0)], LAYOUT).distance
     assert single_order_travel(frame, LAYOUT) == pytest.approx(expected)
     assert single_order_travel(frame, LAYOUT, router=s_shape_route) >= single_order_travel(frame, LAYOUT)
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from config.world import Layout, Warehouse, WaveRules
 from domain.routing import best_route
+from domain.routing_optimal import optimal_route
 from domain.waves import next_cutoff, plan_pick_waves
 from tests.unit.factories import T0, picks
 
@@ -60,8 +61,8 @@ def test_pick_lines_follow_walking_order(world):
     assert lines["seq"].tolist() == [1, 2, 3, 4, 5]
     located = lines.merge(frame, on=["order_id", "line_no"])
     points = list(zip(located["aisle"], located["y"]))
-    route = best_route(points, ewr.layout)
-    assert route.order == tuple(range(len(points)))              # walking the seq order IS the best route
+    route = optimal_route(points, ewr.layout)
+    assert route.order == tuple(range(len(points)))              # walking the seq order IS the shortest route
     assert out.waves["travel_distance"].iloc[0] == route.distance
 
 

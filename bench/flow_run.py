@@ -1,0 +1,65 @@
+"""One flow run, measured, in a process of its own (so its peak RSS is the flow's):
+`python -m bench.flow_run fulfil-orders 2026-11-28T00:00` prints one JSON line with the
+flow's counts, wall time, DB time, peak RSS and its task runs as the Prefect server saw them."""
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+
+from bench.measure import DbTimer, peak_rss_mb, task_runs_of, union_seconds
+
+FLOWS = {
+    "fulfil-orders": ("flows.fulfil_orders", "fulfil_orders"),
+    "track-shipments": ("flows.track_shipments", "track_shipments"),
+    "process-returns": ("flows.process_returns", "process_returns"),
+    "refresh-metrics": ("flows.refresh_metrics", "refresh_metrics"),
+}
+
+
+def heartbeat(label: str, started: float, stop: threading.Event) -> None:
+    while not stop.wait(10):
+        print(f"    … {label} running {time.monotonic() - started:.0f}s, RSS {peak_rss_mb():.0f} MB",
+              file=sys.stderr, flush=True)
+
+
+def measure(flow_name: str, as_of: datetime, **parameters) -> dict:
+    module, name = FLOWS[flow_name]
+    timer = DbTimer().install()
+    flow = getattr(importlib.import_module(module), name)
+    started, stop = time.monotonic(), threading.Event()
+    threading.Thread(target=heartbeat, args=(flow_name, started, stop), daemon=True).start()
+    state = flow(as_of=as_of, **{k: v for k, v in parameters.items() if v}, return_state=True)
+    wall = time.monotonic() - started
+    stop.set()
+    counts = state.result(raise_on_failure=False)
+    runs = task_runs_of(state.state_details.flow_run_id)
+    in_tasks = union_seconds([(r["start"], r["end"]) for r in runs if r["start"] and r["end"]])
+    return {
+        "flow": flow_name, "as_of": as_of.isoformat(), "parameters": parameters,
+        "state": state.type.value, "wall_seconds": round(wall, 3), "db_seconds": round(timer.seconds, 3),
+        "db_statements": timer.statements, "peak_rss_mb": round(peak_rss_mb(), 1),
+        "task_runs": len(runs), "task_seconds": round(in_tasks, 3),
+        "orchestration_share": round(max(0.0, wall - in_tasks) / wall, 4) if wall else 0.0,
+        "counts": counts if isinstance(counts, dict) else {"error": str(counts)},
+        "stages": [{"task": r["name"], "state": r["state"], "seconds": r["seconds"]} for r in runs],
+    }
+
+
+def run_child(flow_name: str, as_of: datetime, env: dict[str, str], **parameters) -> dict:
+    """Run `measure` in a fresh process with `env`; stderr (progress) passes through."""
+    proc = subprocess.run([sys.executable, "-m", "bench.flow_run", flow_name, as_of.isoformat(),
+                           json.dumps(parameters)], env=env, stdout=subprocess.PIPE, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{flow_name} bench run failed (exit {proc.returncode}); its output is above")
+    return json.loads(lines[-1])
+
+
+if __name__ == "__main__":
+    result = measure(sys.argv[1], datetime.fromisoformat(sys.argv[2]), **json.loads(sys.argv[3]))
+    print(json.dumps(result, default=str), flush=True)

@@ -1,0 +1,107 @@
+"""What the bench measures inside a flow-run process: time spent in the database, peak RSS,
+and from the Prefect API the task runs of a flow run and the share of wall time outside them."""
+from __future__ import annotations
+
+import resource
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+class DbTimer:
+    """Seconds spent executing SQL (every cursor execute, plus COPY on PostgreSQL), summed over
+    threads. Installed process-wide for the bench's flow-run process only."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.statements = 0
+        self._lock = threading.Lock()
+
+    def _add(self, seconds: float) -> None:
+        with self._lock:
+            self.seconds += seconds
+            self.statements += 1
+
+    def install(self) -> "DbTimer":
+        import warehouse.bulk as bulk
+
+        @event.listens_for(Engine, "before_cursor_execute")
+        def _before(conn, cursor, statement, parameters, context, executemany):
+            conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+        @event.listens_for(Engine, "after_cursor_execute")
+        def _after(conn, cursor, statement, parameters, context, executemany):
+            self._add(time.perf_counter() - conn.info["bench_started"].pop())
+
+        copy_into = bulk.copy_into
+
+        def timed_copy(*args, **kwargs):
+            with self.timing():
+                return copy_into(*args, **kwargs)
+
+        bulk.copy_into = timed_copy
+        return self
+
+    @contextmanager
+    def timing(self):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._add(time.perf_counter() - started)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def process_rss_mb(pid: int) -> float:
+    """Current resident memory of another process, from /proc (0 if unreadable)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def union_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
+    """Seconds covered by at least one interval (parallel task runs count once)."""
+    total, current_start, current_end = 0.0, None, None
+    for start, end in sorted(intervals):
+        if current_end is None or start > current_end:
+            if current_end is not None:
+                total += (current_end - current_start).total_seconds()
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None:
+        total += (current_end - current_start).total_seconds()
+    return total
+
+
+def task_runs_of(flow_run_id, *, settle_seconds: float = 30.0) -> list[dict]:
+    """The flow run's task runs as the Prefect server recorded them, once every one of them
+    has reached a final state (task states reach the server asynchronously)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    deadline = time.monotonic() + settle_seconds
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            settled = all(r.state is not None and r.state.is_final() and r.end_time for r in runs)
+            if settled or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    return [{"name": r.name, "state": r.state.type.value if r.state else None,
+             "start": r.start_time, "end": r.end_time,
+             "seconds": (r.end_time - r.start_time).total_seconds() if r.start_time and r.end_time else None}
+            for r in runs]

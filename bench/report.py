@@ -1,0 +1,129 @@
+"""The bench's results: one JSON file per (date, database, size) and a Markdown summary."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TARGETS = {  # issue #4's acceptance figures, checked in the summary
+    "orchestration_share_max": 0.10, "task_runs_per_flow_run_max": 200, "incremental_seconds_max": 5.0,
+    "waves_vs_single_order_min_pct": 40.0, "waves_vs_fcfs_min_pct": 10.0, "optimality_gap_max_pct": 5.0,
+    "bulk_speedup_min": 5.0, "peak_seconds_max_100k_postgres": 60.0, "peak_rss_mb_max": 1536.0,
+}
+
+
+def write(result: dict, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{result['date']}-{result['db']}-{result['orders']}"
+    json_path, md_path = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
+    json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    md_path.write_text(markdown(result))
+    return json_path, md_path
+
+
+def _stage_rows(run: dict) -> list[str]:
+    rows = []
+    counts = run.get("counts") or {}
+    for stage in run["stages"]:
+        key = stage["task"].replace("-", "_").replace(" ", "[", 1) + ("]" if " " in stage["task"] else "")
+        stage_counts = counts.get(key) if isinstance(counts, dict) else None
+        n = _main_count(stage_counts)
+        secs = stage["seconds"] or 0.0
+        rate = f"{n / secs:,.0f}" if n and secs > 0 else "-"
+        rows.append(f"| {run['flow']} | {stage['task']} | {secs:.2f} | {n if n is not None else '-'} | {rate} |")
+    return rows
+
+
+MAIN_COUNT = ("pulled", "checked", "lines_reserved", "pick_lines", "booked", "pushed", "polled", "events",
+              "requests", "rows")
+
+
+def _main_count(counts) -> int | None:
+    if not isinstance(counts, dict):
+        return None
+    for key in MAIN_COUNT:
+        if isinstance(counts.get(key), int):
+            return counts[key]
+    ints = [v for v in counts.values() if isinstance(v, int)]
+    return sum(ints) if ints else None
+
+
+def markdown(r: dict) -> str:
+    sc = r["scenario"]
+    lines = [
+        f"# Cumplido bench — {r['orders']:,} orders on {r['db']} ({r['date']})", "",
+        f"Reproduce: `{r['command']}`  ·  machine: {r['machine']}", "",
+        f"Scenario (seed {r['seed']}, world `{Path(sc['world_file']).name}`): {r['peak_orders']:,} orders placed on the "
+        f"peak day, 1-{sc['max_lines']} lines each, pulled by one `fulfil-orders` run (peak); then "
+        f"{r['incremental_orders']:,} new orders for one incremental cycle; tracking 3 and 6 days later, returns, "
+        "metrics. Vendor simulators and `prefect server` run in their own processes.", "",
+        "## Flow runs (real flows, real `prefect server`)", "",
+        "| run | flow | wall s | DB s | task runs | outside tasks | peak RSS MB | state |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for label, run in r["runs"].items():
+        lines.append(f"| {label} | {run['flow']} | {run['wall_seconds']:.2f} | {run['db_seconds']:.2f} | "
+                     f"{run['task_runs']} | {100 * run['orchestration_share']:.1f} % | {run['peak_rss_mb']:.0f} | "
+                     f"{run['state']} |")
+    lines += ["", "## Stages", "", "| flow | task run | seconds | rows | rows/s |", "|---|---|---:|---:|---:|"]
+    for run in r["runs"].values():
+        lines += _stage_rows(run)
+    b = r.get("baselines", {})
+    if travel := b.get("pick_travel"):
+        lines += ["", "## Baselines (same orders, same layout)", "",
+                  f"- **Pick travel**: waves {travel['waves_m']:,.0f} m vs single-order {travel['single_order_m']:,.0f} m "
+                  f"(−{travel['vs_single_order_pct']:.1f} %) vs FCFS+S-shape {travel['fcfs_s_shape_m']:,.0f} m "
+                  f"(−{travel['vs_fcfs_s_shape_pct']:.1f} %); waves' routes {travel['optimality_gap_pct']:.2f} % above "
+                  f"optimal on average ({travel['optimality_sample_waves']} waves solved exactly)."]
+    if (cost := b.get("label_cost")) and cost.get("shipments"):
+        lines.append(f"- **Label cost** ({cost['shipments']} parcels re-quoted): rate shopping {cost['shopping_cost']:,.2f} "
+                     f"vs always `{cost['default_service']}`; where both book ({cost['compared_shipments']}) shopping "
+                     f"saves {cost['saving_pct']:.1f} %, where both keep the promise {cost['kept_saving_pct']:.1f} %; SLA "
+                     f"kept {100 * cost['shopping_sla_share']:.1f} % vs {100 * cost['default_sla_share']:.1f} %.")
+    if writes := b.get("bulk_writes"):
+        lines.append(f"- **Bulk writes**: {writes['rows']:,} rows in {writes['bulk_seconds']:.3f} s vs row-by-row "
+                     f"{writes['row_by_row_seconds']:.3f} s — {writes['speedup']}× faster.")
+    if res := b.get("reservation"):
+        lines.append(f"- **Reservation, {res['writers']} concurrent writers**: {res['lines_reserved']:,} lines in "
+                     f"{res['seconds']:.2f} s ({res['lines_per_s']:,} lines/s), oversold units {res['oversold_units']}.")
+    if scale := r.get("scale_out"):
+        lines += ["", "## Scale-out (process workers on one pool, partitioned deployments)", "",
+                  "| workers | partitions | orders | wall s | orders/s | invariants |", "|---:|---:|---:|---:|---:|---|"]
+        for s in scale:
+            lines.append(f"| {s['workers']} | {s['partitions']} | {s['orders']:,} | {s['wall_seconds']:.1f} | "
+                         f"{s['orders_per_s']:,.0f} | {'ok' if s['invariants']['ok'] else 'FAILED'} |")
+    inv = r["invariants"]
+    lines += ["", "## Nothing oversold, doubled or lost", "",
+              f"{'OK' if inv['ok'] else 'FAILED'}: " + ", ".join(f"{k} {v}" for k, v in inv.items() if k != "ok"), "",
+              "## Targets", ""]
+    lines += [f"- {'✅' if ok else '❌'} {text}" for text, ok in r["targets"]]
+    return "\n".join(lines) + "\n"
+
+
+def targets(r: dict) -> list[tuple[str, bool]]:
+    peak, t = r["runs"]["peak"], TARGETS
+    out = [(f"peak RSS of fulfil-orders {peak['peak_rss_mb']:.0f} MB ≤ 1.5 GB", peak["peak_rss_mb"] <= t["peak_rss_mb_max"]),
+           (f"task runs per flow run ≤ 200 (max {max(run['task_runs'] for run in r['runs'].values())})",
+            all(run["task_runs"] <= t["task_runs_per_flow_run_max"] for run in r["runs"].values()))]
+    if r["orders"] >= 10_000:
+        out.append((f"orchestration overhead of fulfil-orders {100 * peak['orchestration_share']:.1f} % ≤ 10 %",
+                    peak["orchestration_share"] <= t["orchestration_share_max"]))
+    if r["orders"] >= 100_000 and r["db"] == "postgres":
+        out.append((f"{r['orders']:,} orders through fulfil-orders in {peak['wall_seconds']:.1f} s ≤ 60 s",
+                    peak["wall_seconds"] <= t["peak_seconds_max_100k_postgres"]))
+    if inc := r["runs"].get("incremental"):
+        out.append((f"incremental cycle ({r['incremental_orders']} new orders) {inc['wall_seconds']:.2f} s ≤ 5 s",
+                    inc["wall_seconds"] <= t["incremental_seconds_max"]))
+    b = r.get("baselines", {})
+    if travel := b.get("pick_travel"):
+        out += [(f"waves cut travel {travel['vs_single_order_pct']:.1f} % vs single-order (≥ 40 %)",
+                 travel["vs_single_order_pct"] >= t["waves_vs_single_order_min_pct"]),
+                (f"waves cut travel {travel['vs_fcfs_s_shape_pct']:.1f} % vs FCFS+S-shape (≥ 10 %)",
+                 travel["vs_fcfs_s_shape_pct"] >= t["waves_vs_fcfs_min_pct"]),
+                (f"routes {travel['optimality_gap_pct']:.2f} % above optimal (≤ 5 %)",
+                 travel["optimality_gap_pct"] <= t["optimality_gap_max_pct"])]
+    if (writes := b.get("bulk_writes")) and writes.get("speedup"):
+        out.append((f"bulk writes {writes['speedup']}× row-by-row (≥ 5×)", writes["speedup"] >= t["bulk_speedup_min"]))
+    if res := b.get("reservation"):
+        out.append((f"concurrent reservation oversold {res['oversold_units']} units (must be 0)", res["oversold_units"] == 0))
+    out.append(("nothing oversold, doubled or lost", r["invariants"]["ok"]))
+    return out

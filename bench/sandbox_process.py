@@ -1,0 +1,100 @@
+"""The bench's vendor simulators, served from their own process so their CPU and memory are
+not the pipeline's. Started by `SandboxProcess`; answers one JSON line per command on stdin:
+
+  {"cmd": "clock", "at": ISO}      set the simulated clock
+  {"cmd": "truth"}                 ground truth: orders placed by now per store, labels bought
+
+It starts with the clock at the scenario's peak cut: every order of the peak day but the
+last `incremental_orders` has been placed (the first run's backlog); the rest arrive by the
+end of the day (the next, incremental cycle). No order is placed after the peak day.
+  {"cmd": "quit"}
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+from bench.scenario import Scenario
+
+
+def _placed(sandbox, world, moment: datetime) -> dict[str, int]:
+    return {c.id: len(sandbox[c.kind].placed_times(c.shop_domain, moment)) for c in world.channels}
+
+
+def peak_cut(sandbox, world, scenario: Scenario) -> datetime:
+    """The moment after which exactly `incremental_orders` of the peak day are still to come."""
+    times = sorted(t for c in world.channels for t in sandbox[c.kind].placed_times(c.shop_domain, scenario.day_end))
+    kept = max(0, len(times) - scenario.incremental_orders)
+    return (times[kept - 1] if kept else scenario.start).replace(tzinfo=None) + timedelta(seconds=1)
+
+
+def serve(scenario: Scenario) -> None:
+    from connectors.sandbox.world import running_sandbox
+
+    world = scenario.world()
+    with running_sandbox(world, start=scenario.start, seed=scenario.seed, orders_per_day=scenario.orders_per_day(),
+                         max_lines=scenario.max_lines, last_order_day=scenario.start.date(),
+                         **scenario.shop_plan) as sandbox:
+        cut = peak_cut(sandbox, world, scenario)      # generates the day's orders, placed in the clock's future
+        sandbox.clock.set(cut)
+        print(json.dumps({"ready": True, "env": sandbox.env, "peak_cut": cut.isoformat()}), flush=True)
+        for line in sys.stdin:
+            command = json.loads(line)
+            cmd = command["cmd"]
+            if cmd == "quit":
+                break
+            if cmd == "clock":
+                sandbox.clock.set(datetime.fromisoformat(command["at"]))
+            now = sandbox.clock.now()
+            print(json.dumps({"now": now.isoformat(), "placed": _placed(sandbox, world, now),
+                              "labels": len(sandbox.carrier.labels())}), flush=True)
+
+
+class SandboxProcess:
+    """`with SandboxProcess(scenario) as sandbox:` — sandbox.env points Cumplido at it."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.proc: subprocess.Popen | None = None
+        self.env: dict[str, str] = {}
+        self.peak_cut: datetime | None = None
+
+    def __enter__(self) -> "SandboxProcess":
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.sandbox_process", json.dumps(self.scenario.to_json())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        first = self.proc.stdout.readline()
+        if not first:
+            raise RuntimeError("the bench sandbox process exited before it was ready (see its output above)")
+        ready = json.loads(first)
+        self.env, self.peak_cut = ready["env"], datetime.fromisoformat(ready["peak_cut"])
+        return self
+
+    def ask(self, **command) -> dict:
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the bench sandbox process died answering {command}")
+        return json.loads(answer)
+
+    def rss_mb(self) -> float:
+        from bench.measure import process_rss_mb
+
+        return process_rss_mb(self.proc.pid)
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+
+
+if __name__ == "__main__":
+    serve(Scenario.from_json(json.loads(sys.argv[1])))

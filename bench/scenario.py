@@ -1,0 +1,64 @@
+"""The bench's reproducible scenario: a peak day (Black Friday 2026) of N orders across the
+bench world's stores, opening stock scaled to the volume, all derived from one seed."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from config.world import World, load_world
+
+BENCH_WORLD = Path(__file__).resolve().parents[1] / "config" / "worlds" / "bench.yaml"
+PEAK_DAY = datetime(2026, 11, 27)          # Black Friday: orders placed over this UTC day
+UNITS_PER_ORDER = 7.0                      # 1-6 lines of 1-3 units: about 3.5 x 2
+INCREMENTAL_ORDERS = 500                   # a typical cycle's new orders, run after the peak pull
+
+
+@dataclass(frozen=True)
+class Scenario:
+    orders: int
+    seed: int = 7
+    world_file: Path = BENCH_WORLD
+    max_lines: int = 6
+    incremental_orders: int = INCREMENTAL_ORDERS
+    shop_plan: dict = field(default_factory=lambda: {"bucket_size": 20000.0, "restore_rate": 1000.0})  # Shopify Plus
+
+    @property
+    def start(self) -> datetime:
+        return PEAK_DAY
+
+    @property
+    def day_end(self) -> datetime:
+        """The end of the peak day: the incremental cycle runs then, every order placed."""
+        return PEAK_DAY + timedelta(days=1)
+
+    def world(self) -> World:
+        return load_world(self.world_file)
+
+    def orders_per_day(self) -> float:
+        """Per store, so that the stores together place about `orders` on the peak day."""
+        return self.orders / len(self.world().channels)
+
+    def stock(self) -> pd.DataFrame:
+        """The demo slotting (popular SKUs near the depot) with quantities scaled to the volume,
+        so most orders ship and the thinly stocked SKUs still backorder some."""
+        from connectors.sandbox.catalog import demo_stock
+
+        world = self.world()
+        stock = demo_stock(world)
+        deep = stock["on_hand"] > 3
+        supply = stock.loc[deep, "on_hand"].sum()
+        factor = max(1.0, 1.6 * self.orders * UNITS_PER_ORDER / supply)
+        stock.loc[deep, "on_hand"] = (stock.loc[deep, "on_hand"] * factor).round().astype(int)
+        return stock
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["world_file"] = str(self.world_file)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Scenario":
+        return cls(**{**data, "world_file": Path(data["world_file"])})

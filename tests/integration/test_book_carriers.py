@@ -1,0 +1,147 @@
+"""The book_carriers task against a real warehouse (SQLite and PostgreSQL) and the ShipEngine
+sandbox over HTTP: parcels go in chunks through bulk quotes and label batches, intent rows come
+first, and a crash is recovered from the carrier's batches without buying anything twice."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+import tasks.book_carriers as booking
+from connectors.errors import TransientApiError
+from connectors.sandbox.shipengine import ShipEngineSandbox
+from connectors.sandbox.shipengine_objects import fault_body
+from tasks.resources import reset_resources
+from tests.conftest import build_order_frames
+from warehouse import schema
+from warehouse.bulk import upsert
+from warehouse.reference import sync_world
+
+AS_OF = datetime(2026, 11, 26, 10, 0)
+REGIONS = ["NY", "TX", "WA", "CA"]
+
+
+@pytest.fixture
+def shop(engine, db_url, world, switchboard, url, clock, monkeypatch):
+    """The ShipEngine sandbox answering, the task's settings pointed at it and at the warehouse,
+    chunks of 3 parcels; returns the sandbox. `shop.events` are the Prefect events emitted."""
+    sandbox = ShipEngineSandbox(clock=clock, world=world, seed=5)
+    switchboard[1]["app"] = sandbox.wsgi_app
+    for name, value in {"DATABASE_URL": db_url, "SANDBOX_SHIPENGINE_URL": url, "HTTP_MAX_RETRIES": "0"}.items():
+        monkeypatch.setenv(f"CUMPLIDO_{name}", value)
+    monkeypatch.setattr(booking, "CHUNK", 3)
+    sandbox.events = []
+    monkeypatch.setattr(booking, "emit", lambda event, **kwargs: sandbox.events.append((event, kwargs)))
+    reset_resources()
+    with engine.begin() as conn:
+        sync_world(conn, world, now=AS_OF)
+    yield sandbox
+    reset_resources()
+
+
+def wave(engine, count: int, **changes: dict) -> list[str]:
+    """`count` waved orders leaving EWR; changes: external id -> columns to change. Returns order ids."""
+    orders, lines = build_order_frames({f"A{i:03d}": [("SKU-1", 1)] for i in range(count)}, status="waved",
+                                       channel="shopify-main", placed_at=pd.Timestamp("2026-11-25 09:00"))
+    orders["warehouse_id"] = "EWR"
+    orders["ship_to_region"] = [REGIONS[i % len(REGIONS)] for i in range(count)]
+    for external_id, columns in changes.items():
+        for column, value in columns.items():
+            orders.loc[orders["external_id"] == external_id, column] = value
+    with engine.begin() as conn:
+        upsert(conn, schema.orders, orders)
+        upsert(conn, schema.order_lines, lines)
+    return orders["order_id"].tolist()
+
+
+def shipments(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(text("select s.order_id, s.idempotency_key, s.label_status, s.label_ref, s.error, o.status,"
+                                " o.hold_reason from orders o left join shipments s on s.order_id = o.order_id"
+                                " order by o.order_id"), conn)
+
+
+def carrier_labels(sandbox) -> dict[str, list[str]]:
+    labels: dict[str, list[str]] = {}
+    for label in sandbox.labels():
+        labels.setdefault(label["external_shipment_id"], []).append(label["label_id"])
+    return labels
+
+
+def ours(engine) -> dict[str, list[str]]:
+    rows = shipments(engine)
+    bought = rows[rows["label_status"] == "purchased"]
+    return {key: [ref] for key, ref in zip(bought["idempotency_key"], bought["label_ref"])}
+
+
+class LoseBatchAnswer:
+    """WSGI middleware: on the `nth` batch, the request matching (method, path_part) is carried out
+    but its answer is lost; later label batches are refused (the carrier is down) until `broken` is off."""
+
+    def __init__(self, app, *, method: str, path_part: str, nth: int):
+        self.app, self.method, self.path_part, self.nth = app, method, path_part, nth
+        self.batches, self.broken, self.requests = 0, True, []
+
+    def __call__(self, environ, start_response):
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        self.requests.append(f"{method} {path}")
+        self.batches += method == "POST" and path.endswith("/process/labels")
+        if not self.broken or self.batches < self.nth or method != self.method or self.path_part not in path:
+            return self.app(environ, start_response)
+        if self.batches == self.nth:
+            b"".join(self.app(environ, lambda *args, **kwargs: None))   # done at the carrier...
+        start_response("500 Internal Server Error", [("Content-Type", "application/json")])
+        return [json.dumps(fault_body(500)).encode()]                 # ...and the answer is lost
+
+
+def test_every_waved_parcel_is_booked_once_in_label_batches(shop, engine):
+    wave(engine, 8)
+
+    result = booking.book_carriers.fn(as_of=AS_OF)
+
+    assert result == {"booked": 8, "recovered": 0, "failed": 0, "sla_at_risk": 0}
+    assert ours(engine) == carrier_labels(shop) and len(carrier_labels(shop)) == 8
+    assert len({label["batch_id"] for label in shop.labels()}) == 3          # chunks of 3, 3 and 2
+    assert set(shipments(engine)["status"]) == {"label_booked"}
+    assert booking.book_carriers.fn(as_of=AS_OF) == {"booked": 0}
+
+
+@pytest.mark.parametrize("lost", [("POST", "/process/labels"), ("GET", "/v1/labels")],
+                         ids=["process-answer-lost", "labels-listing-lost"])
+def test_a_batch_bought_before_a_crash_is_recorded_by_the_next_run(shop, engine, switchboard, lost):
+    wave(engine, 8)
+    switchboard[1]["app"] = breaker = LoseBatchAnswer(shop.wsgi_app, method=lost[0], path_part=lost[1], nth=2)
+
+    with pytest.raises(TransientApiError):
+        booking.book_carriers.fn(as_of=AS_OF)
+    after_crash = shipments(engine)
+    assert len(carrier_labels(shop)) == 6 and len(ours(engine)) == 3   # the 2nd batch: bought, not recorded
+    assert (after_crash["label_status"] == "intent").sum() == 3         # ...but its intents were written first
+    breaker.broken, breaker.requests = False, []
+
+    result = booking.book_carriers.fn(as_of=AS_OF)
+
+    assert result == {"booked": 5, "recovered": 3, "failed": 0, "sla_at_risk": 0}
+    assert ours(engine) == carrier_labels(shop) and len(carrier_labels(shop)) == 8   # none bought twice
+    assert not [r for r in breaker.requests if "/v1/labels/external_shipment_id/" in r]   # found by its batch
+
+
+def test_a_bad_address_fails_only_its_own_parcel(shop, engine):
+    orders = wave(engine, 5, A001={"ship_to_postal_code": "ABCDE"}, A003={"ship_to_city": ""})
+
+    result = booking.book_carriers.fn(as_of=AS_OF)
+
+    rows = shipments(engine).set_index("order_id")
+    assert result == {"booked": 3, "recovered": 0, "failed": 2, "sla_at_risk": 0}
+    assert rows.loc[orders[1], "error"] == \
+        "Recipient address could not be verified: postal_code 'ABCDE' is not a US ZIP code"
+    assert rows.loc[orders[3], "error"] == "shipment.ship_to.city_locality is required"
+    assert rows.loc[[orders[1], orders[3]], "label_status"].tolist() == ["failed", "failed"]
+    assert rows.loc[[orders[1], orders[3]], "status"].tolist() == ["on_hold", "on_hold"]
+    assert rows.loc[orders[1], "hold_reason"].startswith("label purchase failed: Recipient address")
+    assert ours(engine) == carrier_labels(shop) and len(carrier_labels(shop)) == 3
+    assert [(event, kwargs["resource"]) for event, kwargs in shop.events] == \
+        [("cumplido.label.failed", f"cumplido.order.{orders[1]}")]

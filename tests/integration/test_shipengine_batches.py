@@ -1,0 +1,319 @@
+"""ShipEngineCarrier's bulk path (shipments by the hundred, bulk rates, label batches) against
+the ShipEngine sandbox over real HTTP; every exchange is checked against the official spec."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from connectors.carriers import shipengine_batch_calls, shipengine_bulk
+from connectors.carriers.shipengine import ShipEngineCarrier
+from connectors.carriers.shipengine_batch_calls import batch_external_id
+from connectors.errors import TransientApiError
+from connectors.sandbox.shipengine import SANDBOX_API_KEY, ShipEngineSandbox
+from connectors.sandbox.shipengine_objects import fault_body
+from domain.records import Address, Label
+from tests.integration.common import CUSTOMERS, carrier_fixtures, parcel
+from tests.integration.spec_validation import SHIPENGINE, ContractRecorder
+
+make_sandbox, sandbox, make_carrier, carrier = carrier_fixtures(ShipEngineSandbox, ShipEngineCarrier,
+                                                                api_key=SANDBOX_API_KEY)
+NO_CITY = Address("Di Moss", "2 Oak St", "", "TX", "78701", "US")
+BAD_ZIP = Address("Ed Roe", "3 Elm St", "Austin", "TX", "7870", "US")
+
+
+class Contract:
+    """contract.attach(client) validates every exchange of that carrier (or session) against the
+    spec, failing the test on a violation, and returns a Counter of its requests by kind."""
+
+    def __init__(self, url: str):
+        self.url, self.recorders = url, []
+
+    def attach(self, client: ShipEngineCarrier | requests.Session) -> Counter:
+        session = getattr(client, "session", client)
+        self.recorders.append(ContractRecorder(SHIPENGINE, self.url).attach(session))
+        calls = Counter()
+        session.hooks["response"].append(lambda response, *args, **kwargs: calls.update([kind(response.request)]))
+        return calls
+
+
+def kind(request) -> str:
+    """"GET /v1/batches/{id}": the request's method and path, ids and references left out."""
+    parts = urlsplit(request.url).path.split("/")
+    if parts[-2:-1] == ["external_shipment_id"] or parts[-2:-1] == ["external_batch_id"]:
+        parts[-1] = "{ref}"
+    return f"{request.method} {'/'.join('{id}' if p.startswith('se-') else p for p in parts)}"
+
+
+@pytest.fixture
+def contract(url):
+    checked = Contract(url)
+    yield checked
+    for recorder in checked.recorders:
+        recorder.assert_clean()
+
+
+@pytest.fixture
+def api(url) -> requests.Session:
+    session = requests.Session()
+    session.headers["API-Key"] = SANDBOX_API_KEY
+    return session
+
+
+def batch_of(api, url, label: Label) -> dict:
+    return api.get(f"{url}/v1/batches/{label.raw['batch_id']}").json()
+
+
+def book_all(carrier, world, references, **options) -> dict:
+    """quote_many, the cheapest rate of each, buy_labels."""
+    quoted = carrier.quote_many([parcel(world, r, **options) for r in references])
+    return carrier.buy_labels([(rates[0], r) for r, rates in quoted.items() if not isinstance(rates, str)])
+
+
+def truth(sandbox) -> dict[str, list[str]]:
+    """external_shipment_id -> the ids of every label the carrier ever made for it."""
+    labels: dict[str, list[str]] = {}
+    for label in sandbox.labels():
+        labels.setdefault(label["external_shipment_id"], []).append(label["label_id"])
+    return labels
+
+
+class LoseAnswers:
+    """WSGI middleware: the first `times` requests matching `path_part` (and method) reach the
+    carrier and are carried out, but their answer is lost and a 500 arrives instead."""
+
+    def __init__(self, app, *, method: str, path_part: str, times: int = 1):
+        self.app, self.method, self.path_part, self.times = app, method, path_part, times
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] != self.method or self.path_part not in environ["PATH_INFO"] or not self.times:
+            return self.app(environ, start_response)
+        self.times -= 1
+        b"".join(self.app(environ, lambda *args, **kwargs: None))
+        start_response("500 Internal Server Error", [("Content-Type", "application/json")])
+        return [json.dumps(fault_body(500)).encode()]
+
+
+def lose(switchboard, sandbox, **options) -> LoseAnswers:
+    switchboard[1]["app"] = breaker = LoseAnswers(sandbox.wsgi_app, **options)
+    return breaker
+
+
+# ---- quoting ----
+
+def test_many_parcels_are_quoted_with_two_bulk_requests_and_one_read_each(world, carrier, contract):
+    calls = contract.attach(carrier)
+    references = [f"order-{5000 + i}-p1" for i in range(4)]
+
+    quoted = carrier.quote_many([parcel(world, r, to=CUSTOMERS[i % 3]) for i, r in enumerate(references)])
+
+    assert sorted(quoted) == references
+    assert calls == {"POST /v1/shipments": 1, "POST /v1/rates/bulk": 1, "GET /v1/shipments/{id}/rates": 4}
+    single = carrier.quote(parcel(world, "order-5999-p1", to=CUSTOMERS[1]))
+    assert [(r.service, r.amount, r.transit_days) for r in quoted[references[1]]] == \
+        [(r.service, r.amount, r.transit_days) for r in single]
+
+
+def test_a_parcel_the_spec_refuses_is_answered_alone_and_never_sent(world, carrier, contract):
+    calls = contract.attach(carrier)
+
+    quoted = carrier.quote_many([parcel(world, "order-5100-p1"), parcel(world, "order-5101-p1", to=NO_CITY),
+                                 parcel(world, "order-5102-p1", weight_kg=0.0)])
+
+    assert quoted["order-5101-p1"] == "shipment.ship_to.city_locality is required"
+    assert quoted["order-5102-p1"] == "Every package needs a weight greater than zero"
+    assert quoted["order-5100-p1"][0].amount > 0
+    assert calls["GET /v1/shipments/{id}/rates"] == 1
+
+
+def test_quoting_a_parcel_that_already_has_a_label_refuses_only_that_parcel(world, sandbox, carrier, contract):
+    bought = book_all(carrier, world, ["order-5200-p1"])
+    contract.attach(carrier)
+
+    quoted = carrier.quote_many([parcel(world, "order-5200-p1"), parcel(world, "order-5201-p1")])
+
+    assert f"already has label {bought['order-5200-p1'].label_ref}" in quoted["order-5200-p1"]
+    assert quoted["order-5201-p1"][0].amount > 0
+
+
+# ---- buying ----
+
+def test_a_batch_buys_each_label_once_and_the_carrier_agrees(world, sandbox, carrier, contract):
+    calls = contract.attach(carrier)
+    references = [f"order-{5300 + i}-p1" for i in range(5)]
+
+    bought = book_all(carrier, world, references)
+
+    assert all(isinstance(label, Label) and label.reference == r for r, label in bought.items())
+    assert truth(sandbox) == {r: [bought[r].label_ref] for r in references}
+    assert {label["batch_id"] for label in sandbox.labels()} == {bought[references[0]].raw["batch_id"]}
+    assert calls["POST /v1/batches"] == 1 and calls["POST /v1/batches/{id}/process/labels"] == 1
+
+
+def test_a_bad_address_fails_only_its_parcel_in_the_batch(world, sandbox, carrier, contract):
+    calls = contract.attach(carrier)
+
+    bought = book_all(carrier, world, ["order-5400-p1", "order-5401-p1", "order-5402-p1"], to=CUSTOMERS[0]) | \
+        book_all(carrier, world, ["order-5403-p1"], to=BAD_ZIP)
+
+    assert bought["order-5403-p1"] == "Recipient address could not be verified: postal_code '7870' is not a US ZIP code"
+    assert sorted(truth(sandbox)) == ["order-5400-p1", "order-5401-p1", "order-5402-p1"]
+    assert calls["GET /v1/batches/{id}/errors"] == 1
+
+
+def test_buying_the_same_parcels_again_reads_the_batch_instead_of_buying(world, sandbox, carrier, contract):
+    references = [f"order-{5500 + i}-p1" for i in range(3)]
+    quoted = carrier.quote_many([parcel(world, r) for r in references])
+    choices = [(rates[0], r) for r, rates in quoted.items()]
+    first = carrier.buy_labels(choices)
+    calls = contract.attach(carrier)
+
+    again = carrier.buy_labels(list(reversed(choices)))
+
+    assert {r: label.label_ref for r, label in again.items()} == {r: label.label_ref for r, label in first.items()}
+    assert len(sandbox.labels()) == 3
+    assert "POST /v1/batches" not in calls and calls["GET /v1/batches/external_batch_id/{ref}"] == 1
+
+
+@pytest.mark.parametrize("path_part", ["/v1/batches", "/process/labels"], ids=["create", "process"])
+def test_a_lost_answer_is_retried_without_a_second_batch_or_label(world, sandbox, switchboard, carrier, api, url,
+                                                                  contract, path_part):
+    breaker = lose(switchboard, sandbox, method="POST", path_part=path_part)   # the first such POST
+    contract.attach(carrier)
+
+    bought = book_all(carrier, world, ["order-5600-p1", "order-5601-p1"])
+
+    assert breaker.times == 0
+    assert truth(sandbox) == {r: [label.label_ref] for r, label in bought.items()}
+    assert api.get(f"{url}/v1/labels").json()["total"] == 2
+
+
+@pytest.mark.parametrize("lost", [("POST", "/process/labels"), ("GET", "/v1/labels")],
+                         ids=["process-answer-lost", "labels-listing-lost"])
+def test_a_batch_bought_before_a_crash_is_found_by_its_external_batch_id(world, sandbox, switchboard, make_carrier,
+                                                                         contract, lost):
+    references = [f"order-{5700 + i}-p1" for i in range(4)]
+    crashing = make_carrier(max_retries=0)
+    quoted = crashing.quote_many([parcel(world, r) for r in references])
+    lose(switchboard, sandbox, method=lost[0], path_part=lost[1])
+    with pytest.raises(TransientApiError):
+        crashing.buy_labels([(rates[0], r) for r, rates in quoted.items()])   # ...and the process dies
+    bought_at_carrier = truth(sandbox)
+    restarted = make_carrier()
+    calls = contract.attach(restarted)
+
+    found = restarted.find_labels(list(reversed(references)))
+
+    assert sorted(bought_at_carrier) == references
+    assert {r: [label.label_ref] for r, label in found.items()} == bought_at_carrier
+    assert calls == {"GET /v1/batches/external_batch_id/{ref}": 1, "GET /v1/labels": 1}
+
+
+def test_a_processing_batch_is_polled_with_the_injected_sleep(world, make_sandbox, make_carrier, sleeps, contract):
+    sandbox = make_sandbox(batch_polls=2)
+    carrier = make_carrier()
+    contract.attach(carrier)
+
+    bought = book_all(carrier, world, ["order-5800-p1", "order-5801-p1"])
+
+    assert sleeps == list(shipengine_batch_calls.POLL_SECONDS[:2])
+    assert truth(sandbox) == {r: [label.label_ref] for r, label in bought.items()}
+
+
+def test_a_batch_outlasting_the_wait_is_resumed_by_the_next_run(world, make_sandbox, make_carrier, sleeps, contract):
+    sandbox = make_sandbox(batch_polls=4)
+    quoted = make_carrier().quote_many([parcel(world, "order-5900-p1")])
+    choices = [(quoted["order-5900-p1"][0], "order-5900-p1")]
+
+    with pytest.raises(TransientApiError, match="still processing"):
+        make_carrier(batch_wait_seconds=5).buy_labels(choices)
+    restarted = make_carrier()
+    contract.attach(restarted)
+    bought = restarted.buy_labels(choices)
+
+    assert truth(sandbox) == {"order-5900-p1": [bought["order-5900-p1"].label_ref]}
+    assert sleeps == [1, 2, 1]
+
+
+def test_a_parcel_a_batch_refused_goes_into_a_next_batch_once_fixed(world, sandbox, carrier, api, url, contract):
+    assert isinstance(book_all(carrier, world, ["order-6000-p1"], to=BAD_ZIP)["order-6000-p1"], str)
+    calls = contract.attach(carrier)
+
+    bought = book_all(carrier, world, ["order-6000-p1"], to=CUSTOMERS[1])   # the address was fixed
+
+    assert truth(sandbox) == {"order-6000-p1": [bought["order-6000-p1"].label_ref]}
+    assert calls["POST /v1/batches"] == 1 and calls["GET /v1/batches/external_batch_id/{ref}"] == 2
+    second = batch_external_id(["order-6000-p1"], batch_external_id(["order-6000-p1"]))
+    assert batch_of(api, url, bought["order-6000-p1"])["external_batch_id"] == second
+
+
+def test_many_parcels_go_into_several_batches_and_pages(world, sandbox, carrier, contract, monkeypatch):
+    monkeypatch.setattr(shipengine_bulk, "CHUNK", 3)
+    monkeypatch.setattr(shipengine_batch_calls, "PAGE_SIZE", 2)
+    calls = contract.attach(carrier)
+    references = [f"order-{6100 + i}-p1" for i in range(7)]
+
+    bought = book_all(carrier, world, references)
+    found = carrier.find_labels(references)
+
+    assert truth(sandbox) == {r: [bought[r].label_ref] for r in references}
+    assert {r: label.label_ref for r, label in found.items()} == {r: label.label_ref for r, label in bought.items()}
+    assert calls["POST /v1/batches"] == 3 and calls["POST /v1/shipments"] == 3
+    assert calls["GET /v1/labels"] == 2 * (2 + 2 + 1)   # buying, then finding: pages of 2 per batch
+
+
+def test_references_no_batch_settles_are_looked_up_one_by_one(world, carrier, contract):
+    bought = book_all(carrier, world, ["order-6200-p1", "order-6201-p1"])
+    calls = contract.attach(carrier)
+
+    found = carrier.find_labels(["order-6200-p1", "order-6201-p1", "order-6299-p1"])   # no batch was this set
+
+    assert {r: label.label_ref for r, label in found.items()} == {r: label.label_ref for r, label in bought.items()}
+    assert calls == {"GET /v1/batches/external_batch_id/{ref}": 1, "GET /v1/labels/external_shipment_id/{ref}": 3}
+
+
+# ---- the simulator's own answers ----
+
+def test_the_label_listing_is_paged_with_links(world, sandbox, carrier, api, url, contract):
+    bought = book_all(carrier, world, [f"order-{6300 + i}-p1" for i in range(5)])
+    batch_id = next(iter(bought.values())).raw["batch_id"]
+    contract.attach(api)
+
+    page = api.get(f"{url}/v1/labels", params={"batch_id": batch_id, "page_size": 2, "page": 2}).json()
+    everything = api.get(f"{url}/v1/labels", params={"page_size": 10, "sort_dir": "asc"}).json()
+
+    assert (page["total"], page["page"], page["pages"], len(page["labels"])) == (5, 2, 3, 2)
+    assert "page=1" in page["links"]["prev"]["href"] and "page=3" in page["links"]["next"]["href"]
+    assert "page=3" in page["links"]["last"]["href"] and f"batch_id={batch_id}" in page["links"]["next"]["href"]
+    assert everything["links"]["next"] == {} and everything["links"]["prev"] == {}
+    assert [label["label_id"] for label in everything["labels"]] == sorted(label.label_ref for label in bought.values())
+
+
+def test_refusals_come_in_shipengine_error_envelope(world, sandbox, carrier, api, url, contract):
+    bought = book_all(carrier, world, ["order-6400-p1"])
+    batch = batch_of(api, url, bought["order-6400-p1"])
+    unchecked = requests.Session()   # for the one request that breaks the spec on purpose
+    unchecked.headers["API-Key"] = SANDBOX_API_KEY
+    contract.attach(api)
+    shipment = {"external_shipment_id": "x", "ship_to": {"name": "A"}, "ship_from": {"name": "B"},
+                "packages": [{"weight": {"value": 1, "unit": "kilogram"}}]}
+
+    again = {"external_batch_id": batch["external_batch_id"], "rate_ids": [bought["order-6400-p1"].raw["label_id"]]}
+
+    answers = {
+        "unknown external id": api.get(f"{url}/v1/batches/external_batch_id/se-cmp-nothing"),
+        "processed twice": api.post(f"{url}/v1/batches/{batch['batch_id']}/process/labels", json={}),
+        "same external id": api.post(f"{url}/v1/batches", json=again),
+        "unknown batch": api.get(f"{url}/v1/batches/se-1/errors"),
+    }
+
+    assert {name: (r.status_code, r.json()["errors"][0]["error_code"]) for name, r in answers.items()} == {
+        "unknown external id": (404, "invalid_identifier"), "processed twice": (400, "batch_cannot_be_modified"),
+        "same external id": (400, "identifier_conflict"), "unknown batch": (404, "invalid_identifier")}
+    assert all(r.json()["request_id"] for r in answers.values())
+    malformed = unchecked.post(f"{url}/v1/shipments", json={"shipments": [shipment]})   # fails the whole request
+    assert (malformed.status_code, malformed.json()["errors"][0]["field_name"]) == \
+        (400, "shipments[0].ship_to.address_line1")
