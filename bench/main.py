@@ -33,7 +33,7 @@ def run_one(orders: int, db: str, *, seed: int, postgres_url: str, workdir: Path
     from bench.warehouses import copy_verified_orders, fresh_url, prepare
     from warehouse.db import make_engine
 
-    scenario = Scenario(orders=orders, seed=seed)
+    scenario = Scenario.sized(orders, seed=seed)
     tag = f"[{orders:,} orders · {db}]"
     started = time.monotonic()
     workdir.mkdir(parents=True, exist_ok=True)

@@ -64,18 +64,18 @@ def drive(spec: dict) -> dict:
 
 
 def run_scale_out(orders: int, *, workers: list[int], seed: int, postgres_url: str, workdir: Path,
-                  out_dir: Path) -> list[dict]:
+                  out_dir: Path, schema: str = "cumplido_bench_scale") -> list[dict]:
     from bench import invariants
     from bench.prefect_server import PrefectServer
     from bench.sandbox_process import SandboxProcess
     from bench.warehouses import fresh_url, prepare
     from warehouse.db import make_engine
 
-    scenario = Scenario(orders=orders, seed=seed)
+    scenario = Scenario.sized(orders, seed=seed)
     results = []
     for count in workers:
         tag = f"[scale-out · {orders:,} orders · {count} worker{'s' if count > 1 else ''}]"
-        url = fresh_url("postgres", workdir=workdir, name="cumplido_bench_scale", postgres_url=postgres_url)
+        url = fresh_url("postgres", workdir=workdir, name=schema, postgres_url=postgres_url)
         prepare(url, scenario)
         with PrefectServer(workdir / f"prefect-{count}") as server, SandboxProcess(scenario) as sandbox:
             sandbox.ask(cmd="clock", at=scenario.day_end.isoformat())       # the whole peak day is waiting

@@ -25,6 +25,11 @@ class Scenario:
     incremental_orders: int = INCREMENTAL_ORDERS
     shop_plan: dict = field(default_factory=lambda: {"bucket_size": 20000.0, "restore_rate": 1000.0})  # Shopify Plus
 
+    @classmethod
+    def sized(cls, orders: int, *, seed: int = 7) -> "Scenario":
+        """The scenario for N orders: the incremental cycle is 500 orders, or a quarter of a small day."""
+        return cls(orders=orders, seed=seed, incremental_orders=min(INCREMENTAL_ORDERS, orders // 4))
+
     @property
     def start(self) -> datetime:
         return PEAK_DAY

@@ -66,10 +66,12 @@ class Carrier(Protocol):
 
     def quote_many(self, parcels: list[ParcelRequest]) -> dict[str, list[Rate] | str]:
         """quote() for many parcels, keyed by parcel.reference; a str is the vendor's refusal of
-        that parcel (the others are still quoted). Transient errors raise."""
+        that parcel (the others are still quoted). Parcels of one lane (domain.lanes) may share
+        one quote, rate_ids included. Transient errors raise."""
 
-    def buy_labels(self, choices: list[tuple[Rate, str]]) -> dict[str, Label | str]:
-        """Buy many (rate, reference) pairs, from one origin: reference -> its label, or the vendor's
+    def buy_labels(self, choices: list[tuple[Rate, ParcelRequest]]) -> dict[str, Label | str]:
+        """Buy the chosen rate's carrier and service for each (rate, parcel) pair, from one origin:
+        parcel.reference -> its label (its amount is what the carrier charged), or the vendor's
         refusal of that parcel. Never buys twice for a reference, also when repeated after a
         crash; a transient error raises and a repeat of the call finds what was already bought."""
 

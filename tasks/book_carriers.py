@@ -117,7 +117,8 @@ def recover_labels(carrier: Carrier, work: pd.DataFrame, book: LabelBook) -> set
 
 def book_chunk(carrier: Carrier, rows: pd.DataFrame, world: World, book: LabelBook, *, as_of: datetime) -> int:
     """Quote, choose, write intents, buy and record one chunk; returns its parcels at SLA risk."""
-    quoted = carrier.quote_many(parcels_for(rows, world))
+    parcels = {parcel.reference: parcel for parcel in parcels_for(rows, world)}
+    quoted = carrier.quote_many(list(parcels.values()))
     quotes, rates = quotes_frame(rows, quoted)
     book.add_failures(rows, {ref: answer for ref, answer in quoted.items() if isinstance(answer, str)})
     chosen = choose_services(quotes, rows, world, as_of=as_of)
@@ -125,7 +126,7 @@ def book_chunk(carrier: Carrier, rows: pd.DataFrame, world: World, book: LabelBo
     if not buying.empty:
         with book.engine.begin() as conn:  # the intent is durable before any money is spent
             write_intents(conn, buying, direction="outbound", now=as_of)
-        bought = carrier.buy_labels(list(zip(buying["rate_id"].map(rates), buying["idempotency_key"])))
+        bought = carrier.buy_labels(list(zip(buying["rate_id"].map(rates), buying["idempotency_key"].map(parcels))))
         refused = {ref: answer for ref, answer in bought.items() if isinstance(answer, str)}
         book.add_labels(buying, {ref: answer for ref, answer in bought.items() if isinstance(answer, Label)})
         book.add_failures(buying, refused)

@@ -22,13 +22,13 @@ class OneByOne:
                 answers[parcel.reference] = exc.message
         return answers
 
-    def buy_labels(self, choices: list[tuple[Rate, str]]) -> dict[str, Label | str]:
+    def buy_labels(self, choices: list[tuple[Rate, ParcelRequest]]) -> dict[str, Label | str]:
         bought: dict[str, Label | str] = {}
-        for rate, reference in choices:
+        for rate, parcel in choices:   # each parcel was quoted alone: its rate_id is its own
             try:
-                bought[reference] = self.buy_label(rate=rate, reference=reference)
+                bought[parcel.reference] = self.buy_label(rate=rate, reference=parcel.reference)
             except PermanentApiError as exc:
-                bought[reference] = exc.message
+                bought[parcel.reference] = exc.message
         return bought
 
     def find_labels(self, references: Sequence[str]) -> dict[str, Label]:

@@ -2,9 +2,10 @@
 can always be found again by our reference, and tracking mapped onto the canonical states.
 
 Our reference travels as the shipment's `external_shipment_id`, set when the parcel is quoted
-(or, for return labels, when the label is created), so `GET /v1/labels/external_shipment_id/…`
+alone, when it is batched for its label (or, for return labels, when the label is created), so `GET /v1/labels/external_shipment_id/…`
 finds the label even if we crashed before reading the purchase's answer. Many parcels at once
-go through ShipEngine's bulk endpoints: see shipengine_bulk."""
+go through ShipEngine's bulk endpoints, quoted one parcel per lane: see shipengine_quotes and
+shipengine_bulk."""
 from __future__ import annotations
 
 import time
@@ -69,6 +70,7 @@ class ShipEngineCarrier(ShipEngineBulk):
                               max_retries=max_retries, error_message=shipengine_error_message, sleep=sleep)
         self._sleep, self._batch_wait = sleep, batch_wait_seconds   # polling a batch: how, and for how long
         self._codes = {c.carrier_id: c.code for c in carriers}
+        self._carrier_ids = {c.code: c.carrier_id for c in carriers}   # a rate names our code; a shipment, the id
         self._transit = {(c.carrier_id, s.code): s.transit_days for c in carriers for s in c.services}
 
     @property

@@ -36,8 +36,9 @@ class BatchCalls:
                 return None
             raise
 
-    def _create_batch(self, external: str, rate_ids: list[str]) -> dict:
-        body = {"external_batch_id": external, "batch_notes": f"cumplido: {len(rate_ids)} labels", "rate_ids": rate_ids}
+    def _create_batch(self, external: str, shipment_ids: list[str]) -> dict:
+        body = {"external_batch_id": external, "batch_notes": f"cumplido: {len(shipment_ids)} labels",
+                "shipment_ids": shipment_ids}
         try:
             return self._api.json("POST", "/v1/batches", json=body)
         except PermanentApiError:   # refused as a duplicate when a retried attempt had made it after all

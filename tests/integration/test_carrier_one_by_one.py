@@ -39,7 +39,8 @@ def test_a_refused_parcel_is_answered_alone_and_the_others_go_on(world):
     carrier = FakeCarrier(refuse={"b"})
 
     quoted = carrier.quote_many([parcel(world, r) for r in ("a", "b", "c")])
-    bought = carrier.buy_labels([(quoted["a"][0], "a"), (quoted["c"][0], "c"), (quoted["a"][0], "b")])
+    bought = carrier.buy_labels([(quoted["a"][0], parcel(world, "a")), (quoted["c"][0], parcel(world, "c")),
+                                 (quoted["a"][0], parcel(world, "b"))])
 
     assert quoted["b"] == "b refused" and [r.rate_id for r in quoted["c"]] == ["rate-c"]
     assert bought["b"] == "b refused" and bought["c"].label_ref == "label-c"
@@ -51,6 +52,6 @@ def test_a_transient_error_stops_the_call_and_what_was_bought_is_found_again(wor
     rate = Rate("rate-x", "usps", "usps_ground_advantage", 5.0, "USD", 3)
 
     with pytest.raises(TransientApiError):
-        carrier.buy_labels([(rate, "a"), (rate, "b"), (rate, "c")])
+        carrier.buy_labels([(rate, parcel(world, r)) for r in ("a", "b", "c")])
 
     assert set(carrier.find_labels(["a", "b", "c"])) == {"a"}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from connectors.carriers import shipengine_batch_calls, shipengine_bulk
+from connectors.carriers import shipengine_batch_calls, shipengine_quotes
 from connectors.carriers.shipengine import ShipEngineCarrier
 from connectors.carriers.shipengine_batch_calls import batch_external_id
 from connectors.errors import TransientApiError
@@ -69,8 +70,17 @@ def batch_of(api, url, label: Label) -> dict:
 
 def book_all(carrier, world, references, **options) -> dict:
     """quote_many, the cheapest rate of each, buy_labels."""
-    quoted = carrier.quote_many([parcel(world, r, **options) for r in references])
-    return carrier.buy_labels([(rates[0], r) for r, rates in quoted.items() if not isinstance(rates, str)])
+    return carrier.buy_labels(cheapest(carrier, [parcel(world, r, **options) for r in references]))
+
+
+def cheapest(carrier, parcels) -> list[tuple]:
+    """(the cheapest rate, the parcel) for every parcel quote_many quoted."""
+    quoted = carrier.quote_many(parcels)
+    return [(quoted[p.reference][0], p) for p in parcels if not isinstance(quoted[p.reference], str)]
+
+
+def services(rates) -> list[tuple]:
+    return [(r.carrier, r.service, r.amount, r.currency, r.transit_days) for r in rates]
 
 
 def truth(sandbox) -> dict[str, list[str]]:
@@ -104,17 +114,20 @@ def lose(switchboard, sandbox, **options) -> LoseAnswers:
 
 # ---- quoting ----
 
-def test_many_parcels_are_quoted_with_two_bulk_requests_and_one_read_each(world, carrier, contract):
+def test_many_parcels_are_quoted_with_two_bulk_requests_and_one_read_per_lane(world, carrier, contract):
     calls = contract.attach(carrier)
-    references = [f"order-{5000 + i}-p1" for i in range(4)]
+    weights = (1.1, 1.4, 1.5, 2.2)   # 1.1 to 1.5 kg bill as 1.5 kg; 2.2 kg as 2.5 kg
+    parcels = [parcel(world, f"order-{5000 + i}-p1", to=CUSTOMERS[i % 3], weight_kg=weights[i // 3 % 4])
+               for i in range(12)]   # 3 destinations x (1.5 kg, 2.5 kg) = 6 lanes
 
-    quoted = carrier.quote_many([parcel(world, r, to=CUSTOMERS[i % 3]) for i, r in enumerate(references)])
+    quoted = carrier.quote_many(parcels)
 
-    assert sorted(quoted) == references
-    assert calls == {"POST /v1/shipments": 1, "POST /v1/rates/bulk": 1, "GET /v1/shipments/{id}/rates": 4}
-    single = carrier.quote(parcel(world, "order-5999-p1", to=CUSTOMERS[1]))
-    assert [(r.service, r.amount, r.transit_days) for r in quoted[references[1]]] == \
-        [(r.service, r.amount, r.transit_days) for r in single]
+    assert sorted(quoted) == sorted(p.reference for p in parcels)
+    assert calls == {"POST /v1/shipments": 1, "POST /v1/rates/bulk": 1, "GET /v1/shipments/{id}/rates": 6}
+    for p in parcels:   # every parcel gets its lane's rates: those of the lane's rounded-up weight
+        lane_weight = 1.5 if p.weight_kg <= 1.5 else 2.5
+        alone = carrier.quote(parcel(world, "order-5999-p1", to=p.ship_to, weight_kg=lane_weight))
+        assert services(quoted[p.reference]) == services(alone)
 
 
 def test_a_parcel_the_spec_refuses_is_answered_alone_and_never_sent(world, carrier, contract):
@@ -129,14 +142,15 @@ def test_a_parcel_the_spec_refuses_is_answered_alone_and_never_sent(world, carri
     assert calls["GET /v1/shipments/{id}/rates"] == 1
 
 
-def test_quoting_a_parcel_that_already_has_a_label_refuses_only_that_parcel(world, sandbox, carrier, contract):
+def test_a_parcel_that_already_has_a_label_is_quoted_but_its_label_is_never_bought_again(world, sandbox, carrier,
+                                                                                           contract):
     bought = book_all(carrier, world, ["order-5200-p1"])
     contract.attach(carrier)
 
-    quoted = carrier.quote_many([parcel(world, "order-5200-p1"), parcel(world, "order-5201-p1")])
+    again = book_all(carrier, world, ["order-5200-p1", "order-5201-p1"])   # a new set: a new batch
 
-    assert f"already has label {bought['order-5200-p1'].label_ref}" in quoted["order-5200-p1"]
-    assert quoted["order-5201-p1"][0].amount > 0
+    assert again["order-5200-p1"].label_ref == bought["order-5200-p1"].label_ref
+    assert truth(sandbox) == {r: [label.label_ref] for r, label in again.items()}
 
 
 # ---- buying ----
@@ -151,6 +165,22 @@ def test_a_batch_buys_each_label_once_and_the_carrier_agrees(world, sandbox, car
     assert truth(sandbox) == {r: [bought[r].label_ref] for r in references}
     assert {label["batch_id"] for label in sandbox.labels()} == {bought[references[0]].raw["batch_id"]}
     assert calls["POST /v1/batches"] == 1 and calls["POST /v1/batches/{id}/process/labels"] == 1
+    assert calls["POST /v1/shipments"] == 2 and calls["GET /v1/shipments/{id}/rates"] == 1   # quote, then buy
+
+
+def test_a_label_costs_the_parcels_own_rate_never_more_than_its_lane_quote(world, carrier, contract):
+    contract.attach(carrier)
+    parcels = [parcel(world, f"order-{5350 + i}-p1", weight_kg=w) for i, w in enumerate((1.01, 1.3, 1.5))]
+    choices = cheapest(carrier, parcels)
+
+    bought = carrier.buy_labels(choices)
+
+    for rate, p in choices:
+        own = next(r for r in carrier.quote(replace(p, reference="order-5399-p1")) if r.service == rate.service)
+        label = bought[p.reference]
+        assert (label.carrier, label.service, label.amount) == (rate.carrier, rate.service, own.amount)
+        assert label.amount <= rate.amount
+    assert bought["order-5352-p1"].amount == choices[2][0].amount   # 1.5 kg is the lane's own weight
 
 
 def test_a_bad_address_fails_only_its_parcel_in_the_batch(world, sandbox, carrier, contract):
@@ -166,8 +196,7 @@ def test_a_bad_address_fails_only_its_parcel_in_the_batch(world, sandbox, carrie
 
 def test_buying_the_same_parcels_again_reads_the_batch_instead_of_buying(world, sandbox, carrier, contract):
     references = [f"order-{5500 + i}-p1" for i in range(3)]
-    quoted = carrier.quote_many([parcel(world, r) for r in references])
-    choices = [(rates[0], r) for r, rates in quoted.items()]
+    choices = cheapest(carrier, [parcel(world, r) for r in references])
     first = carrier.buy_labels(choices)
     calls = contract.attach(carrier)
 
@@ -197,10 +226,10 @@ def test_a_batch_bought_before_a_crash_is_found_by_its_external_batch_id(world, 
                                                                          contract, lost):
     references = [f"order-{5700 + i}-p1" for i in range(4)]
     crashing = make_carrier(max_retries=0)
-    quoted = crashing.quote_many([parcel(world, r) for r in references])
+    choices = cheapest(crashing, [parcel(world, r) for r in references])
     lose(switchboard, sandbox, method=lost[0], path_part=lost[1])
     with pytest.raises(TransientApiError):
-        crashing.buy_labels([(rates[0], r) for r, rates in quoted.items()])   # ...and the process dies
+        crashing.buy_labels(choices)   # ...and the process dies
     bought_at_carrier = truth(sandbox)
     restarted = make_carrier()
     calls = contract.attach(restarted)
@@ -210,6 +239,25 @@ def test_a_batch_bought_before_a_crash_is_found_by_its_external_batch_id(world, 
     assert sorted(bought_at_carrier) == references
     assert {r: [label.label_ref] for r, label in found.items()} == bought_at_carrier
     assert calls == {"GET /v1/batches/external_batch_id/{ref}": 1, "GET /v1/labels": 1}
+
+
+def test_buying_again_after_a_crash_after_processing_reads_the_batch_instead_of_buying(world, sandbox, switchboard,
+                                                                                      make_carrier, contract):
+    references = [f"order-{5750 + i}-p1" for i in range(4)]
+    crashing = make_carrier(max_retries=0)
+    choices = cheapest(crashing, [parcel(world, r, to=CUSTOMERS[i % 2]) for i, r in enumerate(references)])
+    lose(switchboard, sandbox, method="POST", path_part="/process/labels")
+    with pytest.raises(TransientApiError):
+        crashing.buy_labels(choices)   # bought at the carrier, and the process dies
+    bought_at_carrier = truth(sandbox)
+    restarted = make_carrier()
+    calls = contract.attach(restarted)
+
+    bought = restarted.buy_labels(list(reversed(choices)))
+
+    assert sorted(bought_at_carrier) == references
+    assert {r: [label.label_ref] for r, label in bought.items()} == bought_at_carrier == truth(sandbox)
+    assert "POST /v1/shipments" not in calls and "POST /v1/batches" not in calls
 
 
 def test_a_processing_batch_is_polled_with_the_injected_sleep(world, make_sandbox, make_carrier, sleeps, contract):
@@ -225,8 +273,7 @@ def test_a_processing_batch_is_polled_with_the_injected_sleep(world, make_sandbo
 
 def test_a_batch_outlasting_the_wait_is_resumed_by_the_next_run(world, make_sandbox, make_carrier, sleeps, contract):
     sandbox = make_sandbox(batch_polls=4)
-    quoted = make_carrier().quote_many([parcel(world, "order-5900-p1")])
-    choices = [(quoted["order-5900-p1"][0], "order-5900-p1")]
+    choices = cheapest(make_carrier(), [parcel(world, "order-5900-p1")])
 
     with pytest.raises(TransientApiError, match="still processing"):
         make_carrier(batch_wait_seconds=5).buy_labels(choices)
@@ -251,7 +298,7 @@ def test_a_parcel_a_batch_refused_goes_into_a_next_batch_once_fixed(world, sandb
 
 
 def test_many_parcels_go_into_several_batches_and_pages(world, sandbox, carrier, contract, monkeypatch):
-    monkeypatch.setattr(shipengine_bulk, "CHUNK", 3)
+    monkeypatch.setattr(shipengine_quotes, "CHUNK", 3)
     monkeypatch.setattr(shipengine_batch_calls, "PAGE_SIZE", 2)
     calls = contract.attach(carrier)
     references = [f"order-{6100 + i}-p1" for i in range(7)]
@@ -261,7 +308,7 @@ def test_many_parcels_go_into_several_batches_and_pages(world, sandbox, carrier,
 
     assert truth(sandbox) == {r: [bought[r].label_ref] for r in references}
     assert {r: label.label_ref for r, label in found.items()} == {r: label.label_ref for r, label in bought.items()}
-    assert calls["POST /v1/batches"] == 3 and calls["POST /v1/shipments"] == 3
+    assert calls["POST /v1/batches"] == 3 and calls["POST /v1/shipments"] == 1 + 3   # one lane quoted, 3 batches
     assert calls["GET /v1/labels"] == 2 * (2 + 2 + 1)   # buying, then finding: pages of 2 per batch
 
 
