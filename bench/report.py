@@ -57,9 +57,11 @@ def markdown(r: dict) -> str:
         f"# Cumplido bench — {r['orders']:,} orders on {r['db']} ({r['date']})", "",
         f"Reproduce: `{r['command']}`  ·  machine: {r['machine']}", "",
         f"Scenario (seed {r['seed']}, world `{Path(sc['world_file']).name}`): {r['peak_orders']:,} orders placed on the "
-        f"peak day, 1-{sc['max_lines']} lines each, pulled by one `fulfil-orders` run (peak); then "
-        f"{r['incremental_orders']:,} new orders for one incremental cycle; tracking 3 and 6 days later, returns, "
-        "metrics. Vendor simulators and `prefect server` run in their own processes.", "",
+        f"peak day, 1-{sc['max_lines']} lines each, pulled by one `fulfil-orders` run (peak); then two cycles of "
+        f"new orders: catch-up ({r.get('catch_up_orders', '-')} new, and it re-reads every order the peak run "
+        f"fulfilled, since fulfilling updates them in the store) and a typical incremental cycle "
+        f"({r['incremental_orders']:,} new); tracking 3 and 6 days later, returns, metrics. Vendor simulators and "
+        "`prefect server` run in their own processes.", "",
         "## Flow runs (real flows, real `prefect server`)", "",
         "| run | flow | wall s | DB s | task runs | outside tasks | peak RSS MB | state |",
         "|---|---|---:|---:|---:|---:|---:|---|",

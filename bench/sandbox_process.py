@@ -5,8 +5,10 @@ not the pipeline's. Started by `SandboxProcess`; answers one JSON line per comma
   {"cmd": "truth"}                 ground truth: orders placed by now per store, labels bought
 
 It starts with the clock at the scenario's peak cut: every order of the peak day but the
-last `incremental_orders` has been placed (the first run's backlog); the rest arrive by the
-end of the day (the next, incremental cycle). No order is placed after the peak day.
+last 2 x `incremental_orders` has been placed (the first run's backlog); the rest arrive in two
+cycles by the end of the day: the first after the peak run catches up (it also re-reads the
+orders the peak run fulfilled), the second is a typical incremental cycle. No order is placed
+after the peak day.
   {"cmd": "quit"}
 """
 from __future__ import annotations
@@ -24,11 +26,16 @@ def _placed(sandbox, world, moment: datetime) -> dict[str, int]:
     return {c.id: len(sandbox[c.kind].placed_times(c.shop_domain, moment)) for c in world.channels}
 
 
-def peak_cut(sandbox, world, scenario: Scenario) -> datetime:
-    """The moment after which exactly `incremental_orders` of the peak day are still to come."""
+def cuts(sandbox, world, scenario: Scenario) -> list[datetime]:
+    """Two moments on the peak day: after the first, 2 x `incremental_orders` orders are still to
+    come (the peak run's backlog ends there); after the second, `incremental_orders`."""
     times = sorted(t for c in world.channels for t in sandbox[c.kind].placed_times(c.shop_domain, scenario.day_end))
-    kept = max(0, len(times) - scenario.incremental_orders)
-    return (times[kept - 1] if kept else scenario.start).replace(tzinfo=None) + timedelta(seconds=1)
+    n = len(times)
+
+    def after(kept: int) -> datetime:
+        return (times[kept - 1] if kept > 0 else scenario.start).replace(tzinfo=None) + timedelta(seconds=1)
+
+    return [after(n - 2 * scenario.incremental_orders), after(n - scenario.incremental_orders)]
 
 
 def serve(scenario: Scenario) -> None:
@@ -38,9 +45,9 @@ def serve(scenario: Scenario) -> None:
     with running_sandbox(world, start=scenario.start, seed=scenario.seed, orders_per_day=scenario.orders_per_day(),
                          max_lines=scenario.max_lines, last_order_day=scenario.start.date(),
                          **scenario.shop_plan) as sandbox:
-        cut = peak_cut(sandbox, world, scenario)      # generates the day's orders, placed in the clock's future
-        sandbox.clock.set(cut)
-        print(json.dumps({"ready": True, "env": sandbox.env, "peak_cut": cut.isoformat()}), flush=True)
+        moments = cuts(sandbox, world, scenario)      # generates the day's orders, placed in the clock's future
+        sandbox.clock.set(moments[0])
+        print(json.dumps({"ready": True, "env": sandbox.env, "cuts": [m.isoformat() for m in moments]}), flush=True)
         for line in sys.stdin:
             command = json.loads(line)
             cmd = command["cmd"]
@@ -70,7 +77,8 @@ class SandboxProcess:
         if not first:
             raise RuntimeError("the bench sandbox process exited before it was ready (see its output above)")
         ready = json.loads(first)
-        self.env, self.peak_cut = ready["env"], datetime.fromisoformat(ready["peak_cut"])
+        self.env = ready["env"]
+        self.peak_cut, self.catch_up_cut = (datetime.fromisoformat(m) for m in ready["cuts"])
         return self
 
     def ask(self, **command) -> dict:

@@ -12,6 +12,7 @@ external_shipment_id) and rated 500 at a time (POST /v1/rates/bulk)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 from connectors.carriers.shipengine_shipment import external_id, shipment_body, shipment_problem
@@ -20,6 +21,7 @@ from domain.lanes import lanes_of, representative
 from domain.records import ParcelRequest, Rate
 
 CHUNK = 500   # shipments per request, rates per batch (the spec sets no limit)
+RATE_READERS = 4   # rate reads in flight at once: each is a round trip, and ShipEngine answers them in parallel
 
 
 def chunks(items: Sequence) -> Iterator[Sequence]:
@@ -46,8 +48,10 @@ class LaneQuotes:
         for is_return in (False, True):
             for chunk in chunks([p for p in parcels if p.is_return == is_return]):
                 created = self._create_shipments({p.reference: shipment_body(p) for p in chunk}, quoted)
-                for reference, shipment_id in self._rate_in_bulk(created, quoted, is_return=is_return).items():
-                    quoted[reference] = self._rates_of(shipment_id, reference)
+                rated = self._rate_in_bulk(created, quoted, is_return=is_return)
+                with ThreadPoolExecutor(max_workers=RATE_READERS, thread_name_prefix="shipengine-rates") as pool:
+                    read = pool.map(lambda item: self._rates_of(item[1], item[0]), rated.items())
+                    quoted.update(zip(rated, read))
         return quoted
 
     def _create_shipments(self, bodies: dict[str, dict], answers: dict) -> dict[str, str]:
