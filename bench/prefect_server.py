@@ -3,6 +3,7 @@ flow and task runs are orchestrated (and counted) exactly as in production."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -39,7 +40,8 @@ class PrefectServer:
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
 
     def __enter__(self) -> "PrefectServer":
-        self.home.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.home, ignore_errors=True)      # a fresh server database every time
+        self.home.mkdir(parents=True)
         prefect = Path(sys.executable).with_name("prefect")
         env = {**os.environ, **self.env}
         env.pop("PREFECT_API_URL")

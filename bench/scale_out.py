@@ -34,14 +34,14 @@ def drive(spec: dict) -> dict:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectAlreadyExists
     from prefect.flows import Flow
 
     with get_client(sync_client=True) as client:
         try:
             client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
-        except Exception as exc:  # already there from a previous worker count
-            if "already exists" not in str(exc).lower() and "409" not in str(exc):
-                raise
+        except ObjectAlreadyExists:  # a worker that started first created it
+            pass
     names = []
     for part in spec["partitions"]:
         source = Flow.from_source(source=str(ROOT), entrypoint="flows/fulfil_orders.py:fulfil_orders")

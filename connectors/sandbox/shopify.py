@@ -94,6 +94,7 @@ class ShopifySandbox:
         self.last_order_day = last_order_day      # no orders placed after it (the bench's peak day)
         self.shops: dict[str, ShopState] = {}
         self._cancels: dict[str, Timeline] = {}                # shop -> customers' cancellations to come
+        self._returns_seen: dict[str, datetime] = {}           # shop -> the moment returns were last decided
         for channel in world.channels:
             if channel.shop_domain not in self.shops:
                 bucket = LeakyBucket(size=bucket_size, restore_rate=restore_rate, monotonic=monotonic)
@@ -163,7 +164,11 @@ class ShopifySandbox:
             "createdAt": order["createdAt"], "processedAt": order["createdAt"]})
 
     def _request_returns(self, shop: ShopState, now: datetime) -> None:
-        """Decide returns for parcels delivered by now; open those whose moment has come."""
+        """Decide returns for parcels delivered by now; open those whose moment has come. Deliveries
+        and due returns change only when the clock moves, so one look per simulated moment."""
+        if self._returns_seen.get(shop.domain) == now:
+            return
+        self._returns_seen[shop.domain] = now
         for order_id, order in list(shop.awaiting_delivery.items()):
             numbers = [t["number"] for t in order["_fulfillments"][0]["_tracking"] if t["number"]]
             delivered = self.deliveries(numbers[0]) if numbers else None
