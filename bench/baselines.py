@@ -86,12 +86,13 @@ def label_cost(engine: Engine, world: World, carrier, *, as_of: datetime, seed: 
                    orders.c.ship_to_region, orders.c.ship_to_postal_code, orders.c.ship_to_country, weight.c.weight_kg)
             .join(orders, orders.c.order_id == shipments.c.order_id)
             .join(weight, weight.c.order_id == orders.c.order_id)
-            .where(and_(shipments.c.direction == "outbound", shipments.c.label_status == "purchased")))
+            .where(and_(shipments.c.direction == "outbound", shipments.c.label_status == "purchased"))
+            .order_by(shipments.c.shipment_id))          # the same sample on every database
     with engine.connect() as conn:
         work = read_frame(conn, stmt)
     if work.empty:
         return {"shipments": 0}
-    work = work.sample(n=min(RATE_SAMPLE, len(work)), random_state=seed).sort_values("shipment_id")
+    work = work.sample(n=min(RATE_SAMPLE, len(work)), random_state=seed)
     parcels = []
     for row in work.itertuples():
         origin = world.warehouse(row.warehouse_id).address
