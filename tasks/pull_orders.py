@@ -1,6 +1,9 @@
 """Reception: pull new and updated orders from one storefront channel."""
 from __future__ import annotations
 
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from prefect import task
@@ -15,28 +18,44 @@ from warehouse.orders import insert_pulled, known_skus
 from warehouse.reference import advance_cursor, read_cursor
 
 
+CHUNK = 5_000  # records validated and stored per transaction
+
+
+def batched(records: Iterable, size: int) -> Iterator[tuple]:
+    it = iter(records)
+    while chunk := tuple(itertools.islice(it, size)):
+        yield chunk
+
+
 def pull_window(cursor: datetime | None, *, as_of: datetime, overlap: timedelta, lookback: timedelta) -> datetime:
     """Re-read `overlap` before the cursor: storefronts index updates late and out of order."""
     return (cursor - overlap) if cursor is not None else (as_of - lookback)
 
 
 def pull_and_store(channel: str, *, since: datetime, until: datetime, move_cursor: bool) -> dict[str, int]:
-    """Pull [since, until) from the channel, validate, store; the cursor (if moved) commits
-    with the orders, so nothing is lost and nothing doubled."""
+    """Pull [since, until) from the channel, validate, store, CHUNK records per transaction so a
+    peak day's window never sits in memory whole; the cursor (if moved) commits with the last
+    chunk, so nothing is lost (a crash re-reads the window) and nothing doubled (upserts)."""
     res = resources()
     with res.engine.begin() as conn:
         skus = known_skus(conn)
-    pulled = [record for page in res.storefront(channel).pull_orders(since=since, until=until) for record in page]
-    validated = validate_orders(pulled, world=res.world, known_skus=skus, ingested_at=until)
-    with res.engine.begin() as conn:
-        counts = insert_pulled(conn, validated, flow_run_id=current_flow_run_id(), at=until)
-        cancelled = cancel_orders(conn, cancelled_in_store(pulled), at=until, flow_run_id=current_flow_run_id())
-        if move_cursor:
-            advance_cursor(conn, channel=channel, stream="orders", to=until, now=until)
-    counts = {"pulled": len(pulled), **counts, "cancelled": len(cancelled.stop)}
-    if not cancelled.too_late.empty:  # the parcel is packed: ops must intercept it or arrange a return
+    counts: Counter[str] = Counter()
+    too_late: list[str] = []
+    pages = res.storefront(channel).pull_orders(since=since, until=until)
+    chunks = batched(itertools.chain.from_iterable(pages), CHUNK)
+    for chunk in itertools.chain(chunks, [()]):       # the empty last chunk moves the cursor
+        validated = validate_orders(list(chunk), world=res.world, known_skus=skus, ingested_at=until)
+        with res.engine.begin() as conn:
+            counts.update(insert_pulled(conn, validated, flow_run_id=current_flow_run_id(), at=until))
+            cancelled = cancel_orders(conn, cancelled_in_store(chunk), at=until, flow_run_id=current_flow_run_id())
+            if move_cursor and not chunk:
+                advance_cursor(conn, channel=channel, stream="orders", to=until, now=until)
+        counts.update(pulled=len(chunk), cancelled=len(cancelled.stop))
+        too_late += cancelled.too_late["order_id"].tolist()
+    counts = {"pulled": counts.pop("pulled", 0), **counts}
+    if too_late:  # the parcel is packed: ops must intercept it or arrange a return
         emit("cumplido.order.cancelled_too_late", resource=f"cumplido.channel.{channel}",
-             payload={"orders": cancelled.too_late["order_id"].tolist()[:50]})
+             payload={"orders": too_late[:50]})
     emit("cumplido.orders.pulled", resource=f"cumplido.channel.{channel}", payload=counts)
     if counts.get("quarantined"):
         emit("cumplido.orders.quarantined", resource=f"cumplido.channel.{channel}",

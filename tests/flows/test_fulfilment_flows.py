@@ -51,7 +51,9 @@ def test_a_day_of_orders_reaches_labels_and_a_rerun_changes_nothing(make_shop, e
     assert table_counts(engine) == counts
 
 
-def test_every_pulled_order_is_stored_or_quarantined(make_shop, engine):
+@pytest.mark.parametrize("chunk", [5_000, 7], ids=["one-chunk", "many-chunks"])
+def test_every_pulled_order_is_stored_or_quarantined(make_shop, engine, monkeypatch, chunk):
+    monkeypatch.setattr("tasks.pull_orders.CHUNK", chunk)     # a peak day's window is stored in chunks
     shop = make_shop(malformed_share=0.25)
     as_of = START + timedelta(days=1)
     shop.clock.set(as_of)
@@ -63,6 +65,8 @@ def test_every_pulled_order_is_stored_or_quarantined(make_shop, engine):
     assert len(parked) > 0 and len(stored) > 0
     assert len(stored) + len(parked) == truth
     assert parked["reason"].str.len().gt(0).all()
+    cursors = frame(engine, "select cursor_at from sync_cursors where stream = 'orders'")
+    assert len(cursors) == len(shop_world(shop)) and (pd.to_datetime(cursors["cursor_at"]) == as_of).all()
 
 
 def shop_world(shop):
