@@ -9,18 +9,15 @@ import time
 from datetime import datetime, timedelta
 
 import numpy as np
-import pandas as pd
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from config.world import World
 from domain.baselines import fcfs_s_shape_travel, optimality_gap, pick_points, single_order_travel
 from domain.rate_baselines import label_cost_comparison
-from domain.rates import transit_budget
-from domain.waves import next_cutoff
 from warehouse.bulk import read_frame, upsert
 from warehouse.row_by_row import insert_row_by_row
-from warehouse.schema import locations, order_lines, orders, pick_lines, shipments, waves
+from warehouse.schema import locations, order_lines, orders, pick_lines, waves
 
 OPTIMAL_SAMPLE = 600       # waves whose exact optimum is computed (all of them when fewer)
 RATE_SAMPLE = 2000         # shipments re-quoted for the label-cost comparison
@@ -75,41 +72,20 @@ def _cut(ours: float, baseline: float) -> float:
 
 
 def label_cost(engine: Engine, world: World, carrier, *, as_of: datetime, seed: int) -> dict:
-    """Re-quote a sample of the run's outbound parcels at the carrier, then compare rate
-    shopping (what book_carriers does) with always booking world.default_service."""
-    from domain.records import Address, ParcelRequest
+    """Re-quote a sample of the run's outbound parcels at the carrier, exactly as book_carriers
+    quotes them, then compare rate shopping with always booking world.default_service."""
+    from tasks.book_carriers import parcels_for, quotes_frame, shipping_budget
+    from warehouse.shipments import booked_outbound
 
-    weight = (select(order_lines.c.order_id, func.sum(order_lines.c.quantity * order_lines.c.weight_kg).label("weight_kg"))
-              .group_by(order_lines.c.order_id).subquery())
-    stmt = (select(shipments.c.shipment_id, orders.c.order_id, orders.c.warehouse_id, orders.c.shipping_method,
-                   orders.c.promised_by, orders.c.customer_name, orders.c.ship_to_line1, orders.c.ship_to_city,
-                   orders.c.ship_to_region, orders.c.ship_to_postal_code, orders.c.ship_to_country, weight.c.weight_kg)
-            .join(orders, orders.c.order_id == shipments.c.order_id)
-            .join(weight, weight.c.order_id == orders.c.order_id)
-            .where(and_(shipments.c.direction == "outbound", shipments.c.label_status == "purchased"))
-            .order_by(shipments.c.shipment_id))          # the same sample on every database
     with engine.connect() as conn:
-        work = read_frame(conn, stmt)
+        work = booked_outbound(conn)                    # ordered: the same sample on every database
     if work.empty:
         return {"shipments": 0}
     work = work.sample(n=min(RATE_SAMPLE, len(work)), random_state=seed)
-    parcels = []
-    for row in work.itertuples():
-        origin = world.warehouse(row.warehouse_id).address
-        parcels.append(ParcelRequest(
-            reference=f"bench-quote-{row.shipment_id}", ship_from=Address(**origin.model_dump()),
-            ship_to=Address(name=row.customer_name, line1=row.ship_to_line1, city=row.ship_to_city,
-                            region=row.ship_to_region, postal_code=row.ship_to_postal_code,
-                            country=row.ship_to_country),
-            weight_kg=max(float(row.weight_kg), 0.05)))
-    quoted = carrier.quote_many(parcels)
-    quotes = pd.DataFrame([{"shipment_id": ref.removeprefix("bench-quote-"), **rate.__dict__}
-                           for ref, rates in quoted.items() if not isinstance(rates, str) for rate in rates])
-    ship_at = work["warehouse_id"].map({w.id: next_cutoff(w, as_of) for w in world.warehouses})
-    budget = transit_budget(work.assign(ship_at=ship_at)[["shipment_id", "shipping_method", "promised_by", "ship_at"]],
-                            max_transit_days={m: p.max_transit_days for m, p in world.sla.items()})
-    return label_cost_comparison(quotes[["shipment_id", "rate_id", "carrier", "service", "amount", "currency",
-                                         "transit_days"]], budget, default_service=world.default_service)
+    work["idempotency_key"] = "bench-quote-" + work["shipment_id"]     # never a label's reference
+    quotes, _ = quotes_frame(work, carrier.quote_many(parcels_for(work, world)))
+    return label_cost_comparison(quotes, shipping_budget(work, world, as_of=as_of),
+                                 default_service=world.default_service)
 
 
 def bulk_vs_row_by_row(engine: Engine) -> dict:

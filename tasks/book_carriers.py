@@ -99,11 +99,15 @@ def quotes_frame(rows: pd.DataFrame, quoted: dict[str, list[Rate] | str]) -> tup
     return frame, rates
 
 
-def choose_services(quotes: pd.DataFrame, work: pd.DataFrame, world: World, *, as_of: datetime) -> pd.DataFrame:
+def shipping_budget(work: pd.DataFrame, world: World, *, as_of: datetime) -> pd.DataFrame:
+    """shipment_id, max_transit_days: each parcel leaves at its warehouse's next cut-off."""
     ship_at = work["warehouse_id"].map({w.id: next_cutoff(w, as_of) for w in world.warehouses})
-    budget = transit_budget(work.assign(ship_at=ship_at)[["shipment_id", "shipping_method", "promised_by", "ship_at"]],
-                            max_transit_days={m: p.max_transit_days for m, p in world.sla.items()})
-    return choose_rates(quotes, budget)
+    return transit_budget(work.assign(ship_at=ship_at)[["shipment_id", "shipping_method", "promised_by", "ship_at"]],
+                          max_transit_days={m: p.max_transit_days for m, p in world.sla.items()})
+
+
+def choose_services(quotes: pd.DataFrame, work: pd.DataFrame, world: World, *, as_of: datetime) -> pd.DataFrame:
+    return choose_rates(quotes, shipping_budget(work, world, as_of=as_of))
 
 
 def recover_labels(carrier: Carrier, work: pd.DataFrame, book: LabelBook) -> set[str]:

@@ -26,8 +26,7 @@ def waved_without_label(conn: Connection, *, channels: list[str] | None = None, 
                         limit: int | None = None) -> pd.DataFrame:
     """Waved orders (of `channels`, from `warehouses`; None = all) whose outbound label is not
     bought yet, with the parcel weight."""
-    weight = (select(order_lines.c.order_id, func.sum(order_lines.c.quantity * order_lines.c.weight_kg).label("weight_kg"))
-              .group_by(order_lines.c.order_id).subquery())
+    weight = parcel_weights()
     stmt = (
         select(orders.c.order_id, orders.c.channel, orders.c.warehouse_id, orders.c.shipping_method,
                orders.c.promised_by, *[orders.c[c] for c in ADDRESS], weight.c.weight_kg,
@@ -40,6 +39,27 @@ def waved_without_label(conn: Connection, *, channels: list[str] | None = None, 
         .limit(limit)
     )
     return read_frame(conn, stmt)
+
+
+def booked_outbound(conn: Connection) -> pd.DataFrame:
+    """Outbound parcels whose label is bought, with what booking them took: shipment_id plus the
+    columns of waved_without_label (the bench re-quotes them)."""
+    weight = parcel_weights()
+    stmt = (
+        select(shipments.c.shipment_id, orders.c.order_id, orders.c.channel, orders.c.warehouse_id,
+               orders.c.shipping_method, orders.c.promised_by, *[orders.c[c] for c in ADDRESS], weight.c.weight_kg)
+        .join(orders, orders.c.order_id == shipments.c.order_id)
+        .join(weight, weight.c.order_id == orders.c.order_id)
+        .where(shipments.c.direction == "outbound", shipments.c.label_status == "purchased")
+        .order_by(shipments.c.shipment_id)
+    )
+    return read_frame(conn, stmt)
+
+
+def parcel_weights():
+    """order_id, weight_kg: what each order's parcel weighs (its lines' quantity x unit weight)."""
+    return (select(order_lines.c.order_id, func.sum(order_lines.c.quantity * order_lines.c.weight_kg).label("weight_kg"))
+            .group_by(order_lines.c.order_id).subquery())
 
 
 def write_intents(conn: Connection, work: pd.DataFrame, *, direction: str, now: datetime) -> pd.DataFrame:

@@ -29,8 +29,9 @@ import requests
 
 from connectors.errors import PermanentApiError, TransientApiError
 from connectors.http import ApiClient
+from connectors.storefronts.one_by_one import PushOneByOne
 from connectors.storefronts import tiendanube_parse as tn
-from domain.records import ChannelOrder, FulfillmentNotice, FulfillmentPush, Malformed, PushResult, ReturnRequest
+from domain.records import ChannelOrder, FulfillmentPush, Malformed, ReturnRequest
 
 log = logging.getLogger(__name__)
 VENDOR = "tiendanube"
@@ -58,7 +59,9 @@ def tiendanube_error_message(response: requests.Response) -> str:
         return response.text[:300] or response.reason
 
 
-class TiendanubeStorefront:
+# Pushes go one order at a time: v1 fulfils orders one by one (`POST /orders/{id}/fulfill`), and
+# the 2 requests/s bucket paces them whatever we do.
+class TiendanubeStorefront(PushOneByOne):
     def __init__(self, *, channel: str, api_base: str, access_token: str, user_agent: str,
                  timeout: float = 20, max_retries: int = 4, sleep: Callable[[float], None] = time.sleep,
                  max_results: int = MAX_RESULTS):
@@ -123,20 +126,6 @@ class TiendanubeStorefront:
             return pushed
         raise TransientApiError(VENDOR, f"fulfil of order {order_external_id} got no readable answer "
                                         f"after {self.max_retries + 1} attempts; the next run will retry")
-
-    def push_fulfillments(self, items: list[FulfillmentNotice]) -> list[PushResult]:
-        """One order at a time: v1 fulfils orders one by one (`POST /orders/{id}/fulfill`), and the
-        2 requests/s bucket paces them whatever we do."""
-        results: list[PushResult] = []
-        for n, item in enumerate(items):
-            try:
-                results.append(PushResult(item, pushed=self.push_fulfillment(**vars(item))))
-            except PermanentApiError as exc:
-                results.append(PushResult(item, error=exc.message))
-            except TransientApiError as exc:    # the store is down or throttling us: the rest wait for the next run
-                results += [PushResult(rest, error=exc.message, retryable=True) for rest in items[n:]]
-                break
-        return results
 
     def check(self) -> str:
         _, store = self._read("store", params={"fields": "id,name,original_domain,main_language"})

@@ -38,9 +38,10 @@ import requests
 
 from connectors.errors import PermanentApiError, TransientApiError
 from connectors.http import ApiClient
+from connectors.storefronts.one_by_one import PushOneByOne
 from connectors.storefronts import woocommerce_parse as wc
 from connectors.storefronts.woocommerce_parse import verify_woocommerce_webhook, woocommerce_webhook_signature
-from domain.records import ChannelOrder, FulfillmentNotice, FulfillmentPush, Malformed, PushResult, ReturnRequest
+from domain.records import ChannelOrder, FulfillmentPush, Malformed, ReturnRequest
 
 __all__ = ["WooCommerceStorefront", "verify_woocommerce_webhook", "woocommerce_webhook_signature"]
 log = logging.getLogger(__name__)
@@ -52,7 +53,9 @@ TO_COMPLETE = ("pending", "processing", "on-hold")   # a plugin's own status (re
 MAX_RATE_WAIT = 120.0                              # a skewed clock must not park us for hours
 
 
-class WooCommerceStorefront:
+# Pushes go one order at a time: `POST /orders/batch` could carry statuses and meta, but the
+# Shipment Tracking extension's endpoint and the customer note are per order anyway.
+class WooCommerceStorefront(PushOneByOne):
     def __init__(self, *, channel: str, api_base: str, consumer_key: str, consumer_secret: str, timeout: float = 20,
                  max_retries: int = 4, sleep: Callable[[float], None] = time.sleep, auth: str = "basic",
                  return_status: str = "return-requested", shipping_methods: Mapping[str, str] | None = None,
@@ -126,21 +129,6 @@ class WooCommerceStorefront:
             wrote = True
         return FulfillmentPush(external_fulfillment_id=str(item.get("tracking_id") or tracking_number),
                                already_existed=not wrote)
-
-    def push_fulfillments(self, items: list[FulfillmentNotice]) -> list[PushResult]:
-        """One order at a time. `POST /orders/batch` (up to 100 updates a request) could carry the
-        statuses and tracking meta, but the Shipment Tracking extension's endpoint and the customer
-        note are per order anyway, and the sandbox does not serve the batch endpoint."""
-        results: list[PushResult] = []
-        for n, item in enumerate(items):
-            try:
-                results.append(PushResult(item, pushed=self.push_fulfillment(**vars(item))))
-            except PermanentApiError as exc:
-                results.append(PushResult(item, error=exc.message))
-            except TransientApiError as exc:    # the store is down or throttling us: the rest wait for the next run
-                results += [PushResult(rest, error=exc.message, retryable=True) for rest in items[n:]]
-                break
-        return results
 
     def check(self) -> str:
         _, headers = self._json("GET", f"{API}/orders", params={"per_page": 1})
