@@ -11,7 +11,7 @@ import threading
 import time
 from datetime import datetime
 
-from bench.measure import DbTimer, peak_rss_mb, task_runs_of, union_seconds
+from bench.measure import DbTimer, peak_rss_mb, run_seconds_of, task_runs_of, union_seconds
 
 FLOWS = {
     "fulfil-orders": ("flows.fulfil_orders", "fulfil_orders"),
@@ -38,10 +38,12 @@ def measure(flow_name: str, as_of: datetime, **parameters) -> dict:
     stop.set()
     counts = state.result(raise_on_failure=False)
     runs = task_runs_of(state.state_details.flow_run_id)
+    run_seconds = run_seconds_of(state.state_details.flow_run_id)
     in_tasks = union_seconds([(r["start"], r["end"]) for r in runs if r["start"] and r["end"]])
     return {
         "flow": flow_name, "as_of": as_of.isoformat(), "parameters": parameters,
-        "state": state.type.value, "wall_seconds": round(wall, 3), "db_seconds": round(timer.seconds, 3),
+        "state": state.type.value, "wall_seconds": round(wall, 3),
+        "run_seconds": round(run_seconds, 3) if run_seconds is not None else None, "db_seconds": round(timer.seconds, 3),
         "db_statements": timer.statements, "peak_rss_mb": round(peak_rss_mb(), 1),
         "task_runs": len(runs), "task_seconds": round(in_tasks, 3),
         "orchestration_share": round(max(0.0, wall - in_tasks) / wall, 4) if wall else 0.0,

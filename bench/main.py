@@ -51,7 +51,8 @@ def run_one(orders: int, db: str, *, seed: int, postgres_url: str, workdir: Path
             say(f"{tag} {label}: {flow} as of {at:%Y-%m-%d %H:%M}")
             result = run_child(flow, at, env)
             runs[label] = result
-            say(f"{tag}   {result['state'].lower()} in {result['wall_seconds']:.2f} s, {result['task_runs']} task runs, "
+            say(f"{tag}   {result['state'].lower()} in {result['run_seconds'] or result['wall_seconds']:.2f} s "
+                f"(process {result['wall_seconds']:.2f} s), {result['task_runs']} task runs, "
                 f"{100 * result['orchestration_share']:.1f} % outside tasks, DB {result['db_seconds']:.2f} s, "
                 f"peak RSS {result['peak_rss_mb']:.0f} MB")
             return result

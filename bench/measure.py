@@ -87,6 +87,19 @@ def union_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
     return total
 
 
+def run_seconds_of(flow_run_id) -> float | None:
+    """The flow run's duration as the Prefect server recorded it (start to final state), which the
+    UI shows: the process returns up to a second later, when Prefect's heartbeat thread, which
+    sleeps in whole seconds, has been joined."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+    if run.start_time and run.end_time:
+        return (run.end_time - run.start_time).total_seconds()
+    return None
+
+
 def task_runs_of(flow_run_id, *, settle_seconds: float = 30.0) -> list[dict]:
     """The flow run's task runs as the Prefect server recorded them, once every one of them
     has reached a final state (task states reach the server asynchronously)."""

@@ -63,14 +63,17 @@ def markdown(r: dict) -> str:
         f"({r['incremental_orders']:,} new); tracking 3 and 6 days later, returns, metrics. Vendor simulators and "
         "`prefect server` run in their own processes.", "",
         "## Flow runs (real flows, real `prefect server`)", "",
-        "| run | flow | wall s | DB s | task runs | outside tasks | peak RSS MB | state |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| run | flow | run s | process s | DB s | task runs | outside tasks | peak RSS MB | state |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for label, run in r["runs"].items():
-        lines.append(f"| {label} | {run['flow']} | {run['wall_seconds']:.2f} | {run['db_seconds']:.2f} | "
+        lines.append(f"| {label} | {run['flow']} | {_run_s(run):.2f} | {run['wall_seconds']:.2f} | {run['db_seconds']:.2f} | "
                      f"{run['task_runs']} | {100 * run['orchestration_share']:.1f} % | {run['peak_rss_mb']:.0f} | "
                      f"{run['state']} |")
-    lines += ["", "## Stages (task runs as the Prefect server recorded them)", "",
+    lines += ["", "*run s*: start to final state as the Prefect server recorded it (what the UI shows); *process s*: "
+              "the call in the flow's process, which also joins Prefect's heartbeat thread (it sleeps in whole "
+              "seconds) after the run completed; *outside tasks* is measured against the process time.", ""]
+    lines += ["## Stages (task runs as the Prefect server recorded them)", "",
               "| run | task run | seconds | rows | rows/s |", "|---|---|---:|---:|---:|"]
     for label, run in r["runs"].items():
         lines += _stage_rows(label, run)
@@ -107,6 +110,11 @@ def markdown(r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _run_s(run: dict) -> float:
+    """The run's duration as the server recorded it (results from before it was kept: the process's)."""
+    return run.get("run_seconds") or run["wall_seconds"]
+
+
 def targets(r: dict) -> list[tuple[str, bool]]:
     peak, t = r["runs"]["peak"], TARGETS
     failed = [label for label, run in r["runs"].items() if run["state"] != "COMPLETED"]
@@ -118,11 +126,11 @@ def targets(r: dict) -> list[tuple[str, bool]]:
         out.append((f"orchestration overhead of fulfil-orders {100 * peak['orchestration_share']:.1f} % ≤ 10 %",
                     peak["orchestration_share"] <= t["orchestration_share_max"]))
     if r["orders"] >= 100_000 and r["db"] == "postgres":
-        out.append((f"{r['orders']:,} orders through fulfil-orders in {peak['wall_seconds']:.1f} s ≤ 60 s",
-                    peak["wall_seconds"] <= t["peak_seconds_max_100k_postgres"]))
+        out.append((f"{r['orders']:,} orders through fulfil-orders in {_run_s(peak):.1f} s ≤ 60 s",
+                    _run_s(peak) <= t["peak_seconds_max_100k_postgres"]))
     if inc := r["runs"].get("incremental"):
-        out.append((f"incremental cycle ({r['incremental_orders']} new orders) {inc['wall_seconds']:.2f} s ≤ 5 s",
-                    inc["wall_seconds"] <= t["incremental_seconds_max"]))
+        out.append((f"incremental cycle ({r['incremental_orders']} new orders) {_run_s(inc):.2f} s ≤ 5 s "
+                     f"(process {inc['wall_seconds']:.2f} s)", _run_s(inc) <= t["incremental_seconds_max"]))
     b = r.get("baselines", {})
     if travel := b.get("pick_travel"):
         out += [(f"waves cut travel {travel['vs_single_order_pct']:.1f} % vs single-order (≥ 40 %)",

@@ -196,6 +196,7 @@ shipments = Table(
     Column("error", Text),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Index(None, "order_id", "direction"),                      # an order's outbound parcel, its returns'
     Index(None, "label_status"),
     Index(None, "tracking_status"),
 )

@@ -21,7 +21,7 @@ from domain.lanes import lanes_of, representative
 from domain.records import ParcelRequest, Rate
 
 CHUNK = 500   # shipments per request, rates per batch (the spec sets no limit)
-RATE_READERS = 4   # rate reads in flight at once: each is a round trip, and ShipEngine answers them in parallel
+RATE_READERS = 8   # rate reads in flight at once: each is a round trip, and ShipEngine answers them in parallel
 
 
 def chunks(items: Sequence) -> Iterator[Sequence]:

@@ -12,6 +12,7 @@ HTTP-level trouble (429, 5xx, truncated bodies). Bulk query operations and `orde
 shopify_bulk; their result files are served here too, at /{shop_domain}/bulk/{n}.jsonl."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -21,7 +22,7 @@ from datetime import date, datetime
 from typing import Literal, Protocol
 
 import numpy as np
-from graphql import GraphQLError, execute, parse, validate
+from graphql import DocumentNode, GraphQLError, execute, parse, validate
 from werkzeug.wrappers import Request, Response
 
 from config.world import World
@@ -45,6 +46,17 @@ INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wr
 RATE_DOCS = "https://shopify.dev/api/usage/rate-limits"
 TRANSACTION_STATUS = {"succeeded": "SUCCESS", "processing": "PENDING", "failed": "FAILURE"}
 
+
+
+@functools.lru_cache(maxsize=256)
+def checked_document(query: str) -> tuple[DocumentNode | None, list[dict]]:
+    """A query parsed and validated once: clients send the same few documents again and again
+    (as Shopify caches them too), and graphql-core's parse + validate cost more than executing."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return None, [error.formatted]
+    return document, [e.formatted for e in validate(admin_schema(), document)]
 
 class PaymentIssuer(Protocol):
     """Where the sandbox shops charge their customers (the Stripe sandbox implements it)."""
@@ -217,13 +229,9 @@ class ShopifySandbox:
 
     def _graphql(self, shop: ShopState, payload: dict, *, base_url: str) -> dict:
         variables, operation = payload.get("variables") or {}, payload.get("operationName")
-        try:
-            document = parse(payload["query"])
-        except GraphQLError as error:
-            return {"errors": [error.formatted]}
-        errors = validate(admin_schema(), document)
+        document, errors = checked_document(payload["query"])
         if errors:
-            return {"errors": [e.formatted for e in errors]}
+            return {"errors": errors}
         requested = requested_cost(document, operation, variables)
         refused = self._over_budget(shop, requested)
         if refused:

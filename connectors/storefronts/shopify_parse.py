@@ -18,7 +18,8 @@ from domain.records import Address, ChannelOrder, Malformed, OrderLine, ReturnLi
 
 PAGE_SIZE = 100
 LINES_FIRST = 5
-MORE_LINES_FIRST = 50
+MORE_LINES_FIRST = 20
+MORE_LINES_BATCH = 6       # orders per follow-up: 6 x (2 + 20 x 7) = 852 points by Shopify's rules
 RETURNS_BATCH = 6          # orders per returns look-up: 1 + 6 x (1 + 10 x (1 + 10 + 5)) = 967 points
 RETURN_REFUNDS_FIRST = 5   # refunds issued through one return (one, as a rule)
 KG_PER_UNIT = {"KILOGRAMS": 1.0, "GRAMS": 0.001, "POUNDS": 0.45359237, "OUNCES": 0.028349523125}
@@ -60,14 +61,16 @@ query OrderIdsPage($first: Int!, $after: String, $query: String) {
   }
 }"""
 
-MORE_LINES = f"""
-query OrderLines($id: ID!, $after: String) {{
-  order(id: $id) {{
-    lineItems(first: {MORE_LINES_FIRST}, after: $after) {{
+def more_lines_document(size: int) -> str:
+    """The lines after a cursor, for `size` orders at once under aliases o0, o1, ... (variables
+    $id0, $after0, ...): what an order page cut short (it asks for LINES_FIRST per order)."""
+    params = ", ".join(f"$id{i}: ID!, $after{i}: String" for i in range(size))
+    fields = "\n".join(f"""  o{i}: order(id: $id{i}) {{
+    lineItems(first: {MORE_LINES_FIRST}, after: $after{i}) {{
       pageInfo {{ hasNextPage endCursor }} nodes {{ {LINE_FIELDS} }}
     }}
-  }}
-}}"""
+  }}""" for i in range(size))
+    return f"query OrderLinesBatch({params}) {{\n{fields}\n}}"
 
 ORDER_RETURNS = f"""
 query OrderReturns($ids: [ID!]!) {{

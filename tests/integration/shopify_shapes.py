@@ -196,7 +196,6 @@ ORDER = obj(  # ORDERS_PAGE nodes
 ORDERS_PAGE = obj(orders=connection(ORDER, "hasNextPage", "endCursor"))
 ORDER_IDS_PAGE = obj(orders=connection(obj(id=gid("Order"), updatedAt=DATETIME, returnStatus=ORDER_RETURN_STATUS),
                                        "hasNextPage", "endCursor"))
-ORDER_LINES = obj(order=null(obj(lineItems=LINES)))
 RETURN_LINE = obj(  # ReturnLineItemType; fulfillmentLineItem only `... on ReturnLineItem`
     ("fulfillmentLineItem",), id=gid("(Unverified)?ReturnLineItem"), quantity={"type": "integer", "minimum": 1},
     returnReason=RETURN_REASON, customerNote=null(S),
@@ -219,7 +218,10 @@ FULFILLMENT_CREATE = obj(fulfillmentCreate=null(obj(  # FulfillmentCreatePayload
 SHOP = obj(shop=obj(name=S, myshopifyDomain={"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$"}))
 
 OPERATIONS = {
-    "OrdersPage": ORDERS_PAGE, "OrderIdsPage": ORDER_IDS_PAGE, "OrderLines": ORDER_LINES,
+    "OrdersPage": ORDERS_PAGE, "OrderIdsPage": ORDER_IDS_PAGE,
+    # one order's lineItems connection per alias o0, o1, ... (null for an order not found)
+    "OrderLinesBatch": {"type": "object", "minProperties": 1, "additionalProperties": False,
+                        "patternProperties": {r"^o\d+$": null(obj(lineItems=LINES))}},
     "OrderReturns": ORDER_RETURNS, "OrderFulfillmentState": FULFILLMENT_STATE,
     "FulfillmentCreate": FULFILLMENT_CREATE, "Shop": SHOP,
 }

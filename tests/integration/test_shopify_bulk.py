@@ -129,9 +129,24 @@ def test_a_big_window_read_in_bulk_equals_the_same_window_read_page_by_page(open
     assert any(r.cancelled_at for r in orders) and any(r.returns for r in orders)
     assert any(r.refunded_amount for r in orders) and max(len(r.lines) for r in orders) == 6
     paged_seen, bulk_seen = shop.recorders[1].seen, shop.recorders[2].seen
-    assert "OrderLines 200" in paged_seen and "OrderReturns 200" in paged_seen     # the paged follow-ups...
-    assert not {"OrdersPage 200", "OrderLines 200", "OrderReturns 200"} & set(bulk_seen)   # ...none in bulk
+    assert "OrderLinesBatch 200" in paged_seen and "OrderReturns 200" in paged_seen     # the paged follow-ups...
+    assert not {"OrdersPage 200", "OrderLinesBatch 200", "OrderReturns 200"} & set(bulk_seen)   # ...none in bulk
     assert len(shop.files[2].lines) == int(shop.operations[0].object_count)
+
+
+def test_orders_longer_than_two_line_reads_arrive_whole_when_paged(open_shop):
+    """A page holds 5 lines per order and each follow-up 20 more: a 30-line order needs two
+    rounds of the aliased look-up, and must still arrive exactly as the shop holds it."""
+    shop = open_shop(days=1, malformed_share=0.0, max_lines=30)
+    paged = shop.pull(shop.storefront(bulk_threshold=None))
+    bulk = shop.pull(shop.storefront(bulk_threshold=10))
+    truth = shop.truth()
+
+    assert paged == bulk and len(paged) == len(truth)
+    assert max(len(o.lines) for o in paged) > 25
+    assert all(len(o.lines) == len(truth[o.external_id]["lines"]) for o in paged)
+    lookups = [s for s in shop.recorders[1].seen if s.startswith("OrderLinesBatch")]
+    assert len(lookups) < sum(len(o.lines) > 5 for o in paged)           # several orders per look-up
 
 
 def test_return_requests_read_in_bulk_equal_those_read_page_by_page(open_shop):

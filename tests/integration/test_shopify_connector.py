@@ -370,8 +370,9 @@ def test_every_kind_of_answer_the_client_gets_from_the_sandbox_has_shopifys_shap
     shop.deliveries.delivered.update({f"TRK{n:04d}": shop.clock.now() for n in range(3)})
     shop.clock.advance(timedelta(days=3, hours=1))
     returns = [r for page in storefront.pull_return_requests(since=START, until=until_now(shop)) for r in page]
-    # Sandbox orders have at most 4 lines, so the client never needs OrderLines: ask it directly.
-    storefront._query("OrderLines", gql.MORE_LINES, {"id": orders[0].external_id, "after": None})
+    # Sandbox orders have at most 4 lines, so the client never needs OrderLinesBatch: ask it directly.
+    storefront._query("OrderLinesBatch", gql.more_lines_document(2), {"id0": orders[0].external_id, "after0": None,
+                                                                      "id1": orders[1].external_id, "after1": None})
     storefront.check()
     with pytest.raises(PermanentApiError):
         storefront._query("Bogus", "query Bogus { shop { nope } }", {})   # refused by GraphQL validation
