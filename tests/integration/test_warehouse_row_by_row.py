@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from warehouse import bulk
@@ -56,13 +56,15 @@ def read_facts(conn) -> pd.DataFrame:
 
 def test_row_by_row_and_bulk_write_identical_rows(engine, bulk_path):
     frame = mixed_frame()
+    raw = text(f"SELECT * FROM {facts.name} ORDER BY order_id")   # as stored: SQLite keeps timestamps as text
     with engine.begin() as conn:
         assert insert_row_by_row(conn, facts, frame) == 4
-        naive = read_facts(conn)
+        naive, naive_raw = read_facts(conn), conn.execute(raw).all()
         conn.execute(facts.delete())
         assert upsert(conn, facts, frame) == 4
-        fast = read_facts(conn)
+        fast, fast_raw = read_facts(conn), conn.execute(raw).all()
     pd.testing.assert_frame_equal(naive, fast)
+    assert naive_raw == fast_raw
 
 
 def test_nulls_floats_and_datetimes_survive_the_row_by_row_path(engine):
