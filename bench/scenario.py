@@ -13,6 +13,7 @@ from config.world import World, load_world
 BENCH_WORLD = Path(__file__).resolve().parents[1] / "config" / "worlds" / "bench.yaml"
 PEAK_DAY = datetime(2026, 11, 27)          # Black Friday: orders placed over this UTC day
 UNITS_PER_ORDER = 7.0                      # 1-6 lines of 1-3 units: about 3.5 x 2
+COVER = 1.5                                # opening stock of a deep SKU / its expected demand on the day
 INCREMENTAL_ORDERS = 500                   # a typical cycle's new orders, run after the peak pull
 
 
@@ -47,16 +48,23 @@ class Scenario:
         return self.orders / len(self.world().channels)
 
     def stock(self) -> pd.DataFrame:
-        """The demo slotting (popular SKUs near the depot) with quantities scaled to the volume,
-        so most orders ship and the thinly stocked SKUs still backorder some."""
-        from connectors.sandbox.catalog import demo_stock
+        """The demo slotting (popular SKUs near the depot), each deep SKU stocked to cover its
+        expected demand on the day COVER times over, spread across the warehouses that slot it
+        (demand follows the catalogue's Zipf-like popularity, so a uniform scale-up starved the
+        top SKUs as N grew: at 100k half the orders backordered). Scarce SKUs stay thin, so some
+        orders still backorder."""
+        from connectors.sandbox.catalog import demo_catalog, demo_stock
 
         world = self.world()
         stock = demo_stock(world)
+        catalog = demo_catalog(world).set_index("sku")
+        share = catalog["popularity"] / catalog["popularity"].sum()
+        units = self.orders * UNITS_PER_ORDER * share                    # expected units per SKU
+        slots = stock.groupby("sku")["location_id"].transform("count")
+        wanted = (COVER * stock["sku"].map(units) / slots).round().astype(int)
         deep = stock["on_hand"] > 3
-        supply = stock.loc[deep, "on_hand"].sum()
-        factor = max(1.0, 1.6 * self.orders * UNITS_PER_ORDER / supply)
-        stock.loc[deep, "on_hand"] = (stock.loc[deep, "on_hand"] * factor).round().astype(int)
+        stock.loc[deep, "on_hand"] = stock.loc[deep, "on_hand"].where(stock.loc[deep, "on_hand"] > wanted[deep],
+                                                                      wanted[deep])
         return stock
 
     def to_json(self) -> dict:

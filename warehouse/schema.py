@@ -11,6 +11,7 @@ from sqlalchemy import (
     MetaData, Numeric, String, Table, Text, UniqueConstraint,
 )
 
+SCHEMA_REVISION = "0003"   # the newest migration under warehouse/migrations/versions: bump with each one
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

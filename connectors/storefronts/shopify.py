@@ -143,8 +143,7 @@ class ShopifyStorefront:
             order = ("lineItems", "returns") if details else ("returns",)
             nodes = self._bulk.run(bulk.orders_query(search, details=details),
                                    connections={"Order": order, "Return": ("returnLineItems", "refunds")})
-            for start in range(0, len(nodes), gql.PAGE_SIZE):
-                yield nodes[start:start + gql.PAGE_SIZE]
+            yield from bulk.handed_out(nodes, gql.PAGE_SIZE)
             return
         name, query = ("OrdersPage", gql.ORDERS_PAGE) if details else ("OrderIdsPage", gql.ORDER_IDS_PAGE)
         for nodes in self._order_pages(name, query, search):

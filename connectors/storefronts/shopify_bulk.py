@@ -19,12 +19,16 @@ BulkOperationStatus, BulkOperationErrorCode, BulkOperationUserErrorCode, queries
   are not grouped), so orders are put back together by id. The line count must equal objectCount:
   a file cut short at a line boundary would otherwise lose orders silently.
 
-Orders are held until the file is read, as the paged path's caller holds every page anyway."""
+Orders are held until the file is read (the lines of one order may come anywhere in it), then
+handed out a page at a time and let go of as they go. One store's file is read at a time in a
+process: the reading is CPU-bound, so two stores pulled in parallel lose no time by taking turns,
+and the second store's orders are not all in memory while the first one's still are."""
 from __future__ import annotations
 
 import gc
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -36,6 +40,7 @@ from connectors.storefronts import shopify_parse as gql
 
 log = logging.getLogger(__name__)
 VENDOR = "shopify"
+_READING = threading.Lock()     # one bulk file read and reassembled at a time in this process
 ORDERS_COUNT = """
 query OrdersCount($query: String, $limit: Int) {
   ordersCount(query: $query, limit: $limit) { count precision }
@@ -181,7 +186,7 @@ class BulkQuery:
         problem = ""
         for attempt in range(self.max_retries + 1):
             try:
-                with self._files.request("GET", url, stream=True) as response, _collector_paused():
+                with _READING, self._files.request("GET", url, stream=True) as response, _collector_paused():
                     lines = response.iter_lines(chunk_size=1 << 16)
                     roots, count = assemble((json.loads(line) for line in lines if line), connections=connections)
                 if count == expected:
@@ -195,6 +200,13 @@ class BulkQuery:
             self._sleep(min(30.0, 0.5 * 2 ** attempt))
         raise TransientApiError(VENDOR, f"bulk query result: {problem} after {self.max_retries + 1} attempts; "
                                         "the next run will retry")
+
+
+def handed_out(nodes: list[dict], size: int) -> Iterator[list[dict]]:
+    """`nodes` in lists of `size`, in order, each let go of (taken out of `nodes`) once handed out."""
+    nodes.reverse()
+    while nodes:
+        yield [nodes.pop() for _ in range(min(size, len(nodes)))]
 
 
 @contextmanager

@@ -24,9 +24,16 @@ def test_parallel_task_runs_count_once_in_the_union():
     assert union_seconds([(at(4), at(5)), (at(0), at(10))]) == pytest.approx(10.0)
 
 
-def test_scenario_stock_grows_with_the_volume_and_keeps_scarce_skus_scarce():
+def test_scenario_stock_covers_each_deep_skus_demand_at_any_volume_and_keeps_scarce_skus_scarce():
+    from connectors.sandbox.catalog import demo_catalog
+
     small, big = Scenario(orders=1_000).stock(), Scenario(orders=400_000).stock()
-    assert big["on_hand"].sum() >= 1.6 * 400_000 * UNITS_PER_ORDER                # supply covers the peak
+    catalog = demo_catalog(Scenario(orders=1).world()).set_index("sku")
+    share = catalog["popularity"] / catalog["popularity"].sum()
+    held = big.groupby("sku")["on_hand"].sum()
+    deep = held.index[held > 3 * 3]
+    expected = 400_000 * UNITS_PER_ORDER * share[deep]
+    assert (held[deep] >= 1.49 * expected).all()                             # the top SKUs too (Zipf demand)
     assert big["on_hand"].sum() > 3 * small["on_hand"].sum()
     assert (big.loc[small["on_hand"] <= 3, "on_hand"] <= 3).all()          # thin SKUs stay thin
     assert Scenario(orders=1_000).orders_per_day() * len(Scenario(orders=1).world().channels) == 1_000

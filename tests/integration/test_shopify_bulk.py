@@ -149,6 +149,13 @@ def test_orders_longer_than_two_line_reads_arrive_whole_when_paged(open_shop):
     assert len(lookups) < sum(len(o.lines) > 5 for o in paged)           # several orders per look-up
 
 
+def test_a_bulk_result_is_handed_out_in_order_and_let_go_of_page_by_page():
+    nodes = [{"id": n} for n in range(7)]
+    pages = shopify_bulk.handed_out(nodes, 3)
+    assert next(pages) == [{"id": 0}, {"id": 1}, {"id": 2}] and len(nodes) == 4     # the first page is gone
+    assert list(pages) == [[{"id": 3}, {"id": 4}, {"id": 5}], [{"id": 6}]] and nodes == []
+
+
 def test_return_requests_read_in_bulk_equal_those_read_page_by_page(open_shop):
     shop = open_shop(days=1, return_share=1.0, malformed_share=0.0)
     pusher = shop.storefront(bulk_threshold=None)

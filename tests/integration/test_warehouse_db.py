@@ -17,7 +17,7 @@ from warehouse.db import (
     make_engine,
     upgrade,
 )
-from warehouse.schema import metadata
+from warehouse.schema import SCHEMA_REVISION, metadata
 
 
 def test_migrated_schema_matches_schema_module(engine):
@@ -28,8 +28,15 @@ def test_migrated_schema_matches_schema_module(engine):
 
 def test_upgrade_is_idempotent_and_reports_head(db_url, engine):
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision()
+    assert current_revision(db_url) == head_revision() == SCHEMA_REVISION   # the runs' check names the head
     check_migrated(engine)
+
+
+def test_a_database_behind_the_code_is_refused_with_advice(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0002")
+    with pytest.raises(WarehouseUnavailable, match=f"at schema revision 0002, this code needs {SCHEMA_REVISION}"):
+        check_migrated(make_engine(url))
 
 
 def test_a_database_never_migrated_is_refused_with_advice(tmp_path):
