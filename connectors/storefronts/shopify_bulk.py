@@ -28,6 +28,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -92,13 +93,25 @@ def kind(global_id: str) -> str:
     return global_id.split("/")[-2] if global_id.count("/") >= 3 else ""
 
 
-def assemble(objects: Iterable[dict], *, connections: dict[str, tuple[str, ...]]) -> tuple[list[dict], int]:
+# A line item's line (`{"id":"gid://shopify/LineItem/1", ..., "__parentId":"gid://shopify/Order/2"}`,
+# as Shopify writes it: the selection's first field first, the parent last): the bulk of a file.
+LINE_ITEM = re.compile(rb'^\{"id":\s*"gid://shopify/LineItem/\d+".*"__parentId":\s*"(gid://shopify/Order/\d+)"\}\s*$',
+                       re.DOTALL)
+
+
+def assemble(lines: Iterable[bytes], *, connections: dict[str, tuple[str, ...]]) -> tuple[list[dict], int]:
     """Top-level nodes in file order, with their nested connections' nodes put back under them as
     {"nodes": [...]} (the shape the paged answers have), and the number of lines read.
-    `connections` names the connections each parent kind selected, so an empty one is still there."""
+    `connections` names the connections each parent kind selected, so an empty one is still there.
+    Line items stay the bytes they came as until `handed_out` parses them with their order: a parsed
+    line item is seven dicts, five times the memory of its line (100k orders held 1.8 GB)."""
     roots, parents, count = [], {}, 0
-    for obj in objects:
+    for line in lines:
         count += 1
+        if (item := LINE_ITEM.match(line)) and (order := parents.get(item[1].decode())) is not None:
+            order["lineItems"]["nodes"].append(line)
+            continue
+        obj = json.loads(line)
         parent_id = obj.pop("__parentId", None)
         own = kind(obj.get("id") or "")
         for name in connections.get(own, ()):
@@ -115,6 +128,26 @@ def assemble(objects: Iterable[dict], *, connections: dict[str, tuple[str, ...]]
                              "(or cannot hold one)")
         parent[field]["nodes"].append(obj)
     return roots, count
+
+
+def handed_out(nodes: list[dict], size: int) -> Iterator[list[dict]]:
+    """`nodes` in lists of `size`, in order, their line items parsed, each let go of (taken out of
+    `nodes`) once handed out."""
+    nodes.reverse()
+    while nodes:
+        page = [nodes.pop() for _ in range(min(size, len(nodes)))]
+        for node in page:
+            if lines := node.get("lineItems"):
+                lines["nodes"] = [_parsed_line(n) for n in lines["nodes"]]
+        yield page
+
+
+def _parsed_line(line: bytes | dict) -> dict:
+    if isinstance(line, dict):
+        return line
+    item = json.loads(line)
+    item.pop("__parentId", None)
+    return item
 
 
 class BulkQuery:
@@ -188,7 +221,7 @@ class BulkQuery:
             try:
                 with _READING, self._files.request("GET", url, stream=True) as response, _collector_paused():
                     lines = response.iter_lines(chunk_size=1 << 16)
-                    roots, count = assemble((json.loads(line) for line in lines if line), connections=connections)
+                    roots, count = assemble((line for line in lines if line), connections=connections)
                 if count == expected:
                     return roots
                 problem = f"{count} of its {expected} objects arrived"
@@ -200,13 +233,6 @@ class BulkQuery:
             self._sleep(min(30.0, 0.5 * 2 ** attempt))
         raise TransientApiError(VENDOR, f"bulk query result: {problem} after {self.max_retries + 1} attempts; "
                                         "the next run will retry")
-
-
-def handed_out(nodes: list[dict], size: int) -> Iterator[list[dict]]:
-    """`nodes` in lists of `size`, in order, each let go of (taken out of `nodes`) once handed out."""
-    nodes.reverse()
-    while nodes:
-        yield [nodes.pop() for _ in range(min(size, len(nodes)))]
 
 
 @contextmanager

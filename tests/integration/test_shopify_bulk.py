@@ -156,6 +156,25 @@ def test_a_bulk_result_is_handed_out_in_order_and_let_go_of_page_by_page():
     assert list(pages) == [[{"id": 3}, {"id": 4}, {"id": 5}], [{"id": 6}]] and nodes == []
 
 
+def test_line_items_wait_as_bytes_until_their_order_is_handed_out():
+    lines = [b'{"id":"gid://shopify/Order/1","name":"#1001"}',
+             b'{"id":"gid://shopify/LineItem/11","sku":"A","quantity":2,"__parentId":"gid://shopify/Order/1"}',
+             b'{"id":"gid://shopify/Order/2","name":"#1002"}',
+             b'{"id": "gid://shopify/LineItem/21", "sku": "B", "__parentId": "gid://shopify/Order/2"}',
+             b'{"id":"gid://shopify/LineItem/12","sku":"C","quantity":1,"__parentId":"gid://shopify/Order/1"}']
+    roots, count = shopify_bulk.assemble(lines, connections={"Order": ("lineItems",)})
+    assert count == 5 and all(isinstance(n, bytes) for r in roots for n in r["lineItems"]["nodes"])
+    page = next(shopify_bulk.handed_out(roots, 10))
+    assert page == [{"id": "gid://shopify/Order/1", "name": "#1001", "lineItems": {"nodes": [
+                        {"id": "gid://shopify/LineItem/11", "sku": "A", "quantity": 2},
+                        {"id": "gid://shopify/LineItem/12", "sku": "C", "quantity": 1}]}},
+                    {"id": "gid://shopify/Order/2", "name": "#1002", "lineItems": {"nodes": [
+                        {"id": "gid://shopify/LineItem/21", "sku": "B"}]}}]
+    with pytest.raises(ValueError, match="LineItem line under gid://shopify/Order/9"):   # an orphan still fails
+        shopify_bulk.assemble([b'{"id":"gid://shopify/LineItem/1","__parentId":"gid://shopify/Order/9"}'],
+                              connections={})
+
+
 def test_return_requests_read_in_bulk_equal_those_read_page_by_page(open_shop):
     shop = open_shop(days=1, return_share=1.0, malformed_share=0.0)
     pusher = shop.storefront(bulk_threshold=None)
