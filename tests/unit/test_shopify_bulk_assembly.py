@@ -3,6 +3,8 @@ a push into batches, and what the documents cost under Shopify's pricing (the sa
 shopify_cost, which charges 10 points per mutation field, aliases included)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from graphql import parse
 
@@ -18,6 +20,11 @@ def gid(kind: str, n: int) -> str:
     return f"gid://shopify/{kind}/{n}"
 
 
+def jsonl(objects: list[dict]) -> list[bytes]:
+    """The lines as Shopify writes them: compact JSON, the parent's id last."""
+    return [json.dumps(o, separators=(",", ":")).encode() for o in objects]
+
+
 def test_children_are_put_back_under_their_parents_even_when_not_grouped():
     lines = [
         {"id": gid("Order", 1), "name": "#1001"},
@@ -29,7 +36,8 @@ def test_children_are_put_back_under_their_parents_even_when_not_grouped():
         {"id": gid("ReturnLineItem", 41), "quantity": 1, "__parentId": gid("Return", 21)},
     ]
 
-    orders, count = assemble(lines, connections=ORDER)
+    roots, count = assemble(jsonl(lines), connections=ORDER)
+    orders = next(shopify_bulk.handed_out(roots, 10))
 
     assert count == 7 and [o["name"] for o in orders] == ["#1001", "#1002"]
     assert orders[0]["lineItems"] == {"nodes": [{"id": gid("LineItem", 11), "sku": "A"}]}
@@ -46,7 +54,7 @@ def test_children_are_put_back_under_their_parents_even_when_not_grouped():
 ])
 def test_a_line_that_cannot_be_placed_makes_the_file_unreadable(line):
     with pytest.raises(ValueError):
-        assemble([{"id": gid("Order", 1)}, line], connections=ORDER)
+        assemble(jsonl([{"id": gid("Order", 1)}, line]), connections=ORDER)
 
 
 def test_the_bulk_query_keeps_shopifys_bulk_restrictions():
