@@ -130,5 +130,14 @@ class ApiClient:
         raise TransientApiError(self.vendor, f"{method} {path} returned a body that is not valid JSON "
                                 f"({len(response.content)} bytes, {attempts} attempts); the next run will retry")
 
+    def json_or_none(self, path: str, **kwargs: Any) -> Any:
+        """GET `path` decoded, or None when the API answers 404: nothing there by that name."""
+        try:
+            return self.json("GET", path, **kwargs)
+        except PermanentApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def close(self) -> None:
         self.session.close()

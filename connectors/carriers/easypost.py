@@ -197,12 +197,7 @@ class EasyPostCarrier(OneByOne):  # batch methods: one parcel at a time
         return {**existing, "rates": rerated.get("rates") or []}
 
     def _by_reference(self, reference: str) -> dict | None:
-        try:
-            return self._api.json("GET", _path("shipments", reference))
-        except PermanentApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._api.json_or_none(_path("shipments", reference))
 
     def _scan_purchased(self, reference: str, *, around: datetime) -> dict | None:
         params: dict = {"purchased": "true", "page_size": PAGE_SIZE, "start_datetime": iso(around - DUPLICATE_WINDOW),

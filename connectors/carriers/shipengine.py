@@ -85,12 +85,9 @@ class ShipEngineCarrier(ShipEngineBulk):
 
     def find_label(self, reference: str) -> Label | None:
         """The live label bought under our reference; a voided one counts as none."""
-        try:
-            body = self._api.json("GET", f"/v1/labels/external_shipment_id/{quote(external_id(reference), safe='')}")
-        except PermanentApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        body = self._api.json_or_none(f"/v1/labels/external_shipment_id/{quote(external_id(reference), safe='')}")
+        if body is None:
+            return None
         return None if body.get("voided") or body.get("status") == "voided" else self._label(body, reference)
 
     def buy_label(self, *, rate: Rate, reference: str) -> Label:

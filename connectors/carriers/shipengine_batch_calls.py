@@ -29,12 +29,7 @@ class BatchCalls:
     """Mixed into ShipEngineCarrier: uses its _api, _sleep, _batch_wait and _label."""
 
     def _batch_by_external(self, external: str) -> dict | None:
-        try:
-            return self._api.json("GET", f"/v1/batches/external_batch_id/{quote(external, safe='')}")
-        except PermanentApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._api.json_or_none(f"/v1/batches/external_batch_id/{quote(external, safe='')}")
 
     def _create_batch(self, external: str, shipment_ids: list[str]) -> dict:
         body = {"external_batch_id": external, "batch_notes": f"cumplido: {len(shipment_ids)} labels",

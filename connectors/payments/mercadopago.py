@@ -113,12 +113,7 @@ class MercadoPagoGateway:
                 return
 
     def _payment(self, ref: str) -> dict | None:
-        try:
-            return self._api.json("GET", f"/v1/payments/{ref}")
-        except PermanentApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._api.json_or_none(f"/v1/payments/{ref}")
 
     # ---- writing ----
 

@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import requests
 
-from connectors.errors import PermanentApiError
 from connectors.http import ApiClient
 from domain.records import Payment, PaymentStatus, Refund
 
@@ -117,12 +116,7 @@ class StripeGateway:
             params["starting_after"] = page["data"][-1]["id"]
 
     def _intent(self, ref: str) -> dict | None:
-        try:
-            return self._api.json("GET", f"/v1/payment_intents/{quote(ref, safe='')}")
-        except PermanentApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._api.json_or_none(f"/v1/payment_intents/{quote(ref, safe='')}")
 
     @staticmethod
     def _payment(intent: dict) -> Payment:

@@ -47,7 +47,6 @@ RATE_DOCS = "https://shopify.dev/api/usage/rate-limits"
 TRANSACTION_STATUS = {"succeeded": "SUCCESS", "processing": "PENDING", "failed": "FAILURE"}
 
 
-
 @functools.lru_cache(maxsize=256)
 def checked_document(query: str) -> tuple[DocumentNode | None, list[dict]]:
     """A query parsed and validated once: clients send the same few documents again and again
@@ -57,6 +56,7 @@ def checked_document(query: str) -> tuple[DocumentNode | None, list[dict]]:
     except GraphQLError as error:
         return None, [error.formatted]
     return document, [e.formatted for e in validate(admin_schema(), document)]
+
 
 class PaymentIssuer(Protocol):
     """Where the sandbox shops charge their customers (the Stripe sandbox implements it)."""
