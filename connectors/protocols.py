@@ -42,8 +42,11 @@ class Storefront(Protocol):
 class PaymentGateway(Protocol):
     name: str
 
-    def fetch_payments(self, refs: Sequence[str], *, created_since: datetime) -> list[Payment]:
-        """Current state of the given payments (refs not found are simply absent)."""
+    def fetch_payments(self, refs: Sequence[str], *, created_since: datetime | None,
+                       created_until: datetime | None = None) -> list[Payment]:
+        """Current state of the given payments (refs not found are simply absent). The payments
+        were created in [created_since, created_until] (a hint for gateways that list a window;
+        None: unbounded); created_since None says the refs are scattered in time: read each."""
 
     def refund(self, *, payment_ref: str, amount: float, currency: str, idempotency_key: str) -> Refund:
         """Refund once: the same idempotency_key never refunds twice."""

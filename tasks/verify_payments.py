@@ -1,9 +1,16 @@
-"""Reception: check every unverified order's payment at the gateway."""
+"""Reception: check every unverified order's payment at the gateway.
+
+New orders are verified in rounds of CHUNK by the time they were placed, each round reading
+the gateway's listing of that window and committing on its own, so a peak day's raw payments
+never sit in memory whole. Held orders re-checked are scattered over days: they are read one
+by one (a window spanning them would list every payment in between)."""
 from __future__ import annotations
 
-import json
+from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import orjson
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NONE
@@ -17,6 +24,9 @@ from warehouse.orders import orders_in, transition
 from warehouse.schema import payments
 
 COLUMNS = ["order_id", "total_amount", "currency", "payment_ref", "placed_at", "status", "hold_reason"]
+CHUNK = 20_000                          # new orders per round (a raw Stripe intent is ~3 KB in memory)
+CHECKOUT = timedelta(hours=1)           # a payment is made at checkout, shortly before its order is placed
+NO_PAYMENTS = pd.DataFrame(columns=["payment_ref", "status", "amount", "currency"])
 
 
 def awaiting_payment(frame: pd.DataFrame) -> pd.DataFrame:
@@ -25,11 +35,42 @@ def awaiting_payment(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame["status"] == states.NEW) | held_for_payment]
 
 
+def rounds(pending: pd.DataFrame) -> Iterator[tuple[pd.DataFrame, dict]]:
+    """(orders, the gateway's window for them): new orders CHUNK at a time by placed_at, then
+    the re-checked holds with no window."""
+    new = pending[pending["status"] == states.NEW].sort_values("placed_at", kind="stable")
+    for start in range(0, len(new), CHUNK):
+        batch = new.iloc[start:start + CHUNK]
+        yield batch, {"created_since": batch["placed_at"].min() - CHECKOUT,
+                      "created_until": batch["placed_at"].max() + CHECKOUT}
+    held = pending[pending["status"] != states.NEW]
+    if not held.empty:
+        yield held, {"created_since": None}
+
+
 def payment_rows(found: list, *, gateway: str, refs_to_orders: dict[str, str], at: datetime) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "order_id": refs_to_orders[p.payment_ref], "gateway": gateway, "payment_ref": p.payment_ref,
-        "status": p.status, "amount": p.amount, "currency": p.currency, "checked_at": at, "raw": json.dumps(p.raw),
-    } for p in found if p.payment_ref in refs_to_orders])
+    kept = [p for p in found if p.payment_ref in refs_to_orders]
+    return pd.DataFrame({
+        "order_id": [refs_to_orders[p.payment_ref] for p in kept], "gateway": gateway,
+        "payment_ref": [p.payment_ref for p in kept], "status": [p.status for p in kept],
+        "amount": [p.amount for p in kept], "currency": [p.currency for p in kept], "checked_at": at,
+        "raw": [orjson.dumps(p.raw).decode() for p in kept],
+    })
+
+
+def verify_round(orders: pd.DataFrame, window: dict, *, as_of: datetime) -> Counter:
+    """Read one round's payments, decide, and commit the payments with the orders' transitions."""
+    res = resources()
+    refs = orders.dropna(subset=["payment_ref"]).set_index("payment_ref")["order_id"].to_dict()
+    gateway = res.payment_gateway
+    found = gateway.fetch_payments(list(refs), **window)
+    rows = payment_rows(found, gateway=gateway.name, refs_to_orders=refs, at=as_of)
+    decisions = decide_payments(orders, rows if not rows.empty else NO_PAYMENTS)
+    with res.engine.begin() as conn:
+        if not rows.empty:
+            upsert(conn, payments, rows, update=["status", "amount", "currency", "checked_at", "raw"])
+        changed = transition(conn, decisions, at=as_of, flow_run_id=current_flow_run_id())
+    return Counter(changed=changed, **decisions["status"].value_counts().to_dict())
 
 
 @task(task_run_name="verify-payments", cache_policy=NONE, **TRANSIENT_RETRIES)
@@ -40,17 +81,9 @@ def verify_payments(as_of: datetime, channels: list[str] | None = None) -> dict[
         pending = awaiting_payment(orders_in(conn, states.AWAITING_PAYMENT, channels=channels, columns=COLUMNS))
     if pending.empty:
         return {"checked": 0}
-    refs = pending.dropna(subset=["payment_ref"]).set_index("payment_ref")["order_id"].to_dict()
-    gateway = res.payment_gateway
-    found = gateway.fetch_payments(list(refs), created_since=pending["placed_at"].min() - timedelta(days=1))
-    rows = payment_rows(found, gateway=gateway.name, refs_to_orders=refs, at=as_of)
-    decisions = decide_payments(pending, rows if not rows.empty else pd.DataFrame(
-        columns=["payment_ref", "status", "amount", "currency"]))
-    with res.engine.begin() as conn:
-        if not rows.empty:
-            upsert(conn, payments, rows, update=["status", "amount", "currency", "checked_at", "raw"])
-        changed = transition(conn, decisions, at=as_of, flow_run_id=current_flow_run_id())
-    counts = {"checked": len(pending), "changed": changed,
-              **decisions["status"].value_counts().to_dict()}
-    emit("cumplido.payments.verified", resource="cumplido.gateway." + gateway.name, payload=counts)
+    counts = Counter()
+    for orders, window in rounds(pending):
+        counts += verify_round(orders, window, as_of=as_of)
+    counts = {"checked": len(pending), "changed": counts.pop("changed", 0), **counts}
+    emit("cumplido.payments.verified", resource="cumplido.gateway." + res.payment_gateway.name, payload=counts)
     return counts

@@ -49,16 +49,19 @@ class MercadoPagoGateway:
 
     # ---- the PaymentGateway protocol ----
 
-    def fetch_payments(self, refs: Sequence[str], *, created_since: datetime) -> list[Payment]:
-        """One search of the window serves most refs; the rest (paid before the window, or not yet
-        in the search index, which trails the payment itself) are read one by one. Refs Mercado
+    def fetch_payments(self, refs: Sequence[str], *, created_since: datetime | None,
+                       created_until: datetime | None = None) -> list[Payment]:
+        """One search from created_since serves most refs; the rest (paid before the window, or not
+        yet in the search index, which trails the payment itself) are read one by one, as are all
+        refs when created_since is None (scattered in time). The search ends at Mercado Pago's
+        own NOW, not created_until: our clock's skew against theirs cannot hide payments. Refs Mercado
         Pago does not know, and refs that are not Mercado Pago ids at all, are left out."""
         unique = list(dict.fromkeys(str(r) for r in refs))
         wanted = [r for r in unique if r.isdigit()]
         if len(wanted) < len(unique):
             log.info("mercadopago: %d reference(s) are not Mercado Pago payment ids", len(unique) - len(wanted))
         wanted_set, found = set(wanted), {}
-        if wanted:
+        if wanted and created_since is not None:
             for raw in self._payments_created_since(created_since):
                 if str(raw.get("id")) in wanted_set:
                     found[str(raw["id"])] = raw   # duplicates across pages collapse here

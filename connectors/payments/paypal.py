@@ -47,9 +47,10 @@ class PayPalGateway:
     def session(self) -> requests.Session:
         return self._api.session
 
-    def fetch_payments(self, refs: Sequence[str], *, created_since: datetime) -> list[Payment]:
-        """Orders v2 has no batch read and no listing, so each order is read by id;
-        created_since is not needed. An id PayPal does not know (404) is left out."""
+    def fetch_payments(self, refs: Sequence[str], *, created_since: datetime | None,
+                       created_until: datetime | None = None) -> list[Payment]:
+        """Orders v2 has no batch read and no listing, so each order is read by id; the
+        window is not needed. An id PayPal does not know (404) is left out."""
         wanted = list(dict.fromkeys(refs))
         payments = [payment_from_order(order) for ref in wanted if (order := self._order(ref)) is not None]
         log.info("paypal: read %d of %d orders (%d unknown)", len(payments), len(wanted), len(wanted) - len(payments))

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from connectors.errors import PermanentApiError, TransientApiError
-from connectors.payments.stripe import StripeGateway
+from connectors.payments.stripe import LISTERS, StripeGateway
 from connectors.protocols import PaymentGateway
 from connectors.sandbox.faults import Faults
 from connectors.sandbox.stripe import SANDBOX_API_KEY, StripeSandbox
@@ -105,6 +105,26 @@ def test_fetch_pages_through_the_window_and_reads_older_refs_one_by_one(sandbox,
     assert [p.payment_ref for p in payments] == [*in_window, older]
     lists = [op for op in contract.operations if op.startswith("GET /v1/payment_intents ")]
     assert lists and contract.exchanges == 3 + 2  # three list pages, then the old ref and the unknown one
+
+
+def test_a_bounded_window_is_listed_in_slices_and_misses_nothing(sandbox, gateway, contract):
+    refs = [paid(sandbox, 1000 + i, created=NOW - timedelta(minutes=7 * i)) for i in range(300)]
+    edges = [paid(sandbox, created=NOW - timedelta(hours=40)), paid(sandbox, created=NOW)]   # the window's ends
+
+    payments = gateway.fetch_payments([*refs, *edges], created_since=NOW - timedelta(hours=40), created_until=NOW)
+
+    assert [p.payment_ref for p in payments] == [*refs, *edges]
+    assert contract.operations == {"GET /v1/payment_intents -> 200"}   # every ref came from a listing
+    assert contract.exchanges == LISTERS                                # a page per slice, none read alone
+
+
+def test_refs_scattered_in_time_are_read_one_by_one_without_listing(sandbox, gateway, contract):
+    refs = [paid(sandbox, created=NOW - timedelta(days=d)) for d in (1, 9, 20)]
+
+    payments = gateway.fetch_payments([*refs, "pi_unknown"], created_since=None)
+
+    assert [p.payment_ref for p in payments] == refs
+    assert contract.exchanges == 4 and not [op for op in contract.operations if "payment_intents " in op]
 
 
 def test_refund_retried_with_the_same_key_refunds_once(sandbox, gateway, contract):

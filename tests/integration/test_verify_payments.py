@@ -1,0 +1,38 @@
+"""verify_payments' rounds: new orders by placed_at in bounded windows, holds read one by one."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from domain import states
+from tasks import verify_payments as stage
+
+T0 = datetime(2026, 11, 27, 9, 0)
+
+
+def pending(new_minutes: list[int], held_days: list[int]) -> pd.DataFrame:
+    rows = [(f"n{i}", states.NEW, T0 + timedelta(minutes=m)) for i, m in enumerate(new_minutes)]
+    rows += [(f"h{i}", states.ON_HOLD, T0 - timedelta(days=d)) for i, d in enumerate(held_days)]
+    return pd.DataFrame(rows, columns=["order_id", "status", "placed_at"])
+
+
+def test_new_orders_go_in_rounds_of_chunk_by_placed_at_each_window_covering_its_orders(monkeypatch):
+    monkeypatch.setattr(stage, "CHUNK", 2)
+    rounds = list(stage.rounds(pending([50, 10, 30, 20, 40], held_days=[])))
+
+    assert [list(orders["order_id"]) for orders, _ in rounds] == [["n1", "n3"], ["n2", "n4"], ["n0"]]
+    for orders, window in rounds:
+        assert window["created_since"] < orders["placed_at"].min() <= orders["placed_at"].max() < window["created_until"]
+
+
+def test_held_orders_come_last_together_with_no_window_to_list():
+    rounds = list(stage.rounds(pending([5], held_days=[1, 12])))
+
+    assert [list(orders["order_id"]) for orders, _ in rounds] == [["n0"], ["h0", "h1"]]
+    assert rounds[-1][1] == {"created_since": None}
+
+
+def test_only_holds_make_one_round_and_nothing_pending_makes_none():
+    assert len(list(stage.rounds(pending([], held_days=[3])))) == 1
+    assert list(stage.rounds(pending([], held_days=[]))) == []
