@@ -1,6 +1,7 @@
 """Reference data from the world file (channels, warehouses, bins) and the sync cursors."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 import pandas as pd
@@ -9,23 +10,41 @@ from sqlalchemy.engine import Connection
 
 from config.world import World
 from warehouse.bulk import read_frame, upsert
-from warehouse.schema import channels, locations, sync_cursors, warehouses
+from warehouse.schema import channels, locations, reference_syncs, sync_cursors, warehouses
+
+COLUMNS = {   # what the world file says of each reference table, key first
+    channels: ["channel", "kind", "shop_domain"],
+    warehouses: ["warehouse_id", "name", "priority"],
+    locations: ["location_id", "warehouse_id", "aisle", "bay", "level", "x", "y"],
+}
 
 
 def sync_world(conn: Connection, world: World, *, now: datetime) -> int:
     """Make channels, warehouses and bin locations match the world file (idempotent);
-    returns how many rows changed. Only rows that differ are written, so the run-start check
-    costs one read when nothing changed (the usual case)."""
-    changed = _sync(conn, channels, pd.DataFrame(
-        [{"channel": c.id, "kind": c.kind, "shop_domain": c.shop_domain, "created_at": now} for c in world.channels]
-    ), update=["kind", "shop_domain"])
-    changed += _sync(conn, warehouses, pd.DataFrame(
-        [{"warehouse_id": w.id, "name": w.name, "priority": w.priority} for w in world.warehouses]
-    ), update=["name", "priority"])
-    changed += _sync(conn, locations, pd.DataFrame(
-        [b.model_dump() for w in world.warehouses for b in w.bins]
-    ), update=["warehouse_id", "aisle", "bay", "level", "x", "y"])
+    returns how many rows changed. A world whose rows were synced already (same fingerprint)
+    costs one read; otherwise only rows that differ are written."""
+    rows = reference_rows(world)
+    fingerprint = hashlib.sha256(repr(sorted(rows.items())).encode()).hexdigest()
+    synced = conn.execute(select(reference_syncs.c.fingerprint).where(reference_syncs.c.source == "world")).scalar()
+    if synced == fingerprint:
+        return 0
+    changed = 0
+    for table, columns in COLUMNS.items():
+        wanted = pd.DataFrame(rows[table.name], columns=columns)
+        changed += _sync(conn, table, wanted.assign(created_at=now) if table is channels else wanted,
+                         update=columns[1:])
+    upsert(conn, reference_syncs, pd.DataFrame([{"source": "world", "fingerprint": fingerprint, "synced_at": now}]),
+           update=["fingerprint", "synced_at"])
     return changed
+
+
+def reference_rows(world: World) -> dict[str, list[tuple]]:
+    """What the world file says each reference table holds, row by row, key first."""
+    return {
+        "channels": [(c.id, c.kind, c.shop_domain) for c in world.channels],
+        "warehouses": [(w.id, w.name, w.priority) for w in world.warehouses],
+        "locations": [tuple(getattr(b, c) for c in COLUMNS[locations]) for w in world.warehouses for b in w.bins],
+    }
 
 
 def _sync(conn: Connection, table, wanted: pd.DataFrame, *, update: list[str]) -> int:

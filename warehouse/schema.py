@@ -11,7 +11,7 @@ from sqlalchemy import (
     MetaData, Numeric, String, Table, Text, UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0003"   # the newest migration under warehouse/migrations/versions: bump with each one
+SCHEMA_REVISION = "0004"   # the newest migration under warehouse/migrations/versions: bump with each one
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -36,6 +36,13 @@ sync_cursors = Table(
     Column("stream", String(32), primary_key=True),
     Column("cursor_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+)
+
+reference_syncs = Table(  # what reference data was last synced from: sync_world skips an unchanged world
+    "reference_syncs", metadata,
+    Column("source", String(32), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("synced_at", DateTime, nullable=False),
 )
 
 warehouses = Table(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from warehouse.reference import sync_world
 from warehouse.schema import locations, warehouses
@@ -27,3 +27,15 @@ def test_sync_world_writes_once_then_only_changes(engine, world):
         bins = conn.execute(select(locations.c.location_id)).all()
     assert names[world.warehouses[0].id] == "Renamed"
     assert len(bins) == sum(len(w.bins) for w in world.warehouses)
+
+
+def test_an_unchanged_world_is_not_compared_again_but_a_changed_one_is(engine, world):
+    with engine.begin() as conn:
+        sync_world(conn, world, now=NOW)
+        conn.execute(update(locations).where(locations.c.location_id == world.warehouses[0].bins[0].location_id)
+                     .values(aisle=99))
+        assert sync_world(conn, world, now=NOW) == 0          # same world file: one read, nothing compared
+        moved = world.model_copy(update={"channels": world.channels[:1]})
+        assert sync_world(conn, moved, now=NOW) == 1           # another world: every row compared again
+        assert conn.execute(select(locations.c.aisle).where(
+            locations.c.location_id == world.warehouses[0].bins[0].location_id)).scalar() != 99
