@@ -1,9 +1,11 @@
 """Shipping: book the cheapest carrier service that keeps the promise; intent-first labels.
 
-Parcels go to the carrier a chunk at a time (one warehouse per chunk, most urgent first):
-quote_many, choose_rates, intent rows for exactly the parcels being bought, buy_labels, one
-commit. A crash loses at most the chunk in flight; its intents are what the next run looks up
-first (find_labels), before it quotes anything again."""
+Every parcel of the run is quoted first, in one quote_many (parcels of one lane share a quote,
+so a lane is quoted once per run, not once per chunk it appears in); then parcels go to the
+carrier a chunk at a time (one warehouse per chunk, most urgent first): choose_rates, intent
+rows for exactly the parcels being bought, buy_labels, one commit. A crash loses at most the
+chunk in flight; its intents are what the next run looks up first (find_labels), before it
+quotes anything again."""
 from __future__ import annotations
 
 import logging
@@ -119,12 +121,12 @@ def recover_labels(carrier: Carrier, work: pd.DataFrame, book: LabelBook) -> set
     return set(intents.loc[intents["idempotency_key"].isin(found), "shipment_id"])
 
 
-def book_chunk(carrier: Carrier, rows: pd.DataFrame, world: World, book: LabelBook, *, as_of: datetime) -> int:
-    """Quote, choose, write intents, buy and record one chunk; returns its parcels at SLA risk."""
-    parcels = {parcel.reference: parcel for parcel in parcels_for(rows, world)}
-    quoted = carrier.quote_many(list(parcels.values()))
-    quotes, rates = quotes_frame(rows, quoted)
-    book.add_failures(rows, {ref: answer for ref, answer in quoted.items() if isinstance(answer, str)})
+def book_chunk(carrier: Carrier, rows: pd.DataFrame, parcels: dict[str, ParcelRequest],
+               quoted: dict[str, list[Rate] | str], world: World, book: LabelBook, *, as_of: datetime) -> int:
+    """Choose, write intents, buy and record one chunk; returns its parcels at SLA risk."""
+    answers = {ref: quoted[ref] for ref in rows["idempotency_key"] if ref in quoted}
+    quotes, rates = quotes_frame(rows, answers)
+    book.add_failures(rows, {ref: answer for ref, answer in answers.items() if isinstance(answer, str)})
     chosen = choose_services(quotes, rows, world, as_of=as_of)
     buying = rows.merge(chosen[["shipment_id", "rate_id"]], on="shipment_id")
     if not buying.empty:
@@ -154,8 +156,11 @@ def book_carriers(as_of: datetime, channels: list[str] | None = None, warehouses
     recovered, sla_at_risk = set(), 0
     try:
         recovered = recover_labels(carrier, work, book)
-        for rows in chunks_of(work[~work["shipment_id"].isin(recovered)]):
-            sla_at_risk += book_chunk(carrier, rows, res.world, book, as_of=as_of)
+        todo = work[~work["shipment_id"].isin(recovered)]
+        parcels = {parcel.reference: parcel for parcel in parcels_for(todo, res.world)}
+        quoted = carrier.quote_many(list(parcels.values()))
+        for rows in chunks_of(todo):
+            sla_at_risk += book_chunk(carrier, rows, parcels, quoted, res.world, book, as_of=as_of)
     finally:
         book.flush()
     return {"booked": book.booked, "recovered": len(recovered), "failed": book.failed, "sla_at_risk": sla_at_risk}
