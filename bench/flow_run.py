@@ -15,6 +15,7 @@ from bench.measure import DbTimer, peak_rss_mb, run_seconds_of, task_runs_of, un
 
 FLOWS = {
     "fulfil-orders": ("flows.fulfil_orders", "fulfil_orders"),
+    "notify-storefronts": ("flows.notify_storefronts", "notify_storefronts"),
     "track-shipments": ("flows.track_shipments", "track_shipments"),
     "process-returns": ("flows.process_returns", "process_returns"),
     "refresh-metrics": ("flows.refresh_metrics", "refresh_metrics"),

@@ -59,6 +59,10 @@ def run_one(orders: int, db: str, *, seed: int, postgres_url: str, workdir: Path
 
         at_peak = sandbox.ask(cmd="truth")
         run("peak", "fulfil-orders", sandbox.peak_cut)
+        # what the peak run had no time to tell the stores, drained as the every-minute deployment would
+        drained = run("store-backlog", "notify-storefronts", sandbox.peak_cut)["counts"].get("push_fulfillments") or {}
+        say(f"{tag}   {drained.get('pushed', 0):,} fulfilments told to the stores in {drained.get('rounds', 0)} "
+            f"round(s), {drained.get('left', 0):,} left")
         caught_up = sandbox.ask(cmd="clock", at=sandbox.catch_up_cut.isoformat())
         run("catch-up", "fulfil-orders", sandbox.catch_up_cut)
         moved = sandbox.ask(cmd="clock", at=scenario.day_end.isoformat())

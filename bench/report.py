@@ -23,14 +23,36 @@ def write(result: dict, out_dir: Path) -> tuple[Path, Path]:
 def _stage_rows(label: str, run: dict) -> list[str]:
     rows = []
     counts = run.get("counts") or {}
-    for stage in run["stages"]:
-        name, _, arg = stage["task"].partition(" ")          # "pull-orders shop-us" -> pull_orders[shop-us]
+    for task, seconds in _stage_seconds(run["stages"]).items():
+        name, _, arg = task.partition(" ")          # "pull-orders shop-us" -> pull_orders[shop-us]
         key = name.replace("-", "_") + (f"[{arg}]" if arg else "")
         n = _main_count(counts.get(key) if isinstance(counts, dict) else None)
-        secs = stage["seconds"] or 0.0
+        secs, times = sum(seconds), len(seconds)
         rate = f"{n / secs:,.0f}" if n and secs > 0 else "-"
-        rows.append(f"| {label} | {stage['task']} | {secs:.2f} | {f'{n:,}' if n is not None else '-'} | {rate} |")
+        shown = f"{task} ×{times}" if times > 1 else task
+        rows.append(f"| {label} | {shown} | {secs:.2f} | {f'{n:,}' if n is not None else '-'} | {rate} |")
     return rows
+
+
+def _stage_seconds(stages: list[dict]) -> dict[str, list[float]]:
+    """Seconds per task name, in order: a task run in rounds (notify-storefronts' pushes) is one
+    row, its count being the flow's total for the task."""
+    seconds: dict[str, list[float]] = {}
+    for stage in stages:
+        seconds.setdefault(stage["task"], []).append(stage["seconds"] or 0.0)
+    return seconds
+
+
+def _store_backlog(r: dict) -> list[str]:
+    """How much of the peak the stores were told at once, and how long the rest took to drain."""
+    peak, drain = r["runs"]["peak"].get("counts") or {}, r["runs"].get("store-backlog")
+    pushed, drained = peak.get("push_fulfillments") or {}, (drain or {}).get("counts", {}).get("push_fulfillments")
+    if drain is None or not isinstance(drained, dict):
+        return []
+    return ["", f"Storefront pushes: the peak run told the stores about {pushed.get('pushed', 0):,} fulfilments "
+                f"within its push budget and left {pushed.get('left', 0):,}; `notify-storefronts` (store-backlog) "
+                f"told them about {drained['pushed']:,} in {_run_s(drain):.1f} s ({drained['rounds']} round"
+                f"{'s' if drained['rounds'] != 1 else ''} under the floor cells' locks), leaving {drained['left']:,}."]
 
 
 MAIN_COUNT = ("pulled", "checked", "lines_reserved", "pick_lines", "booked", "pushed", "polled", "events",
@@ -70,6 +92,7 @@ def markdown(r: dict) -> str:
         lines.append(f"| {label} | {run['flow']} | {_run_s(run):.2f} | {run['wall_seconds']:.2f} | {run['db_seconds']:.2f} | "
                      f"{run['task_runs']} | {100 * run['orchestration_share']:.1f} % | {run['peak_rss_mb']:.0f} | "
                      f"{run['state']} |")
+    lines += _store_backlog(r)
     lines += ["", "*run s*: start to final state as the Prefect server recorded it (what the UI shows); *process s*: "
               "the call in the flow's process, which also joins Prefect's heartbeat thread (it sleeps in whole "
               "seconds) after the run completed; *outside tasks* is measured against the process time.", ""]

@@ -11,10 +11,12 @@ from pathlib import Path
 
 FLOWS = {
     "fulfil-orders": ("flows.fulfil_orders", "fulfil_orders"),
+    "notify-storefronts": ("flows.notify_storefronts", "notify_storefronts"),
     "track-shipments": ("flows.track_shipments", "track_shipments"),
     "process-returns": ("flows.process_returns", "process_returns"),
     "refresh-metrics": ("flows.refresh_metrics", "refresh_metrics"),
 }
+FLOOR_FLOWS = ("fulfil-orders", "notify-storefronts")  # partitioned by warehouse too (docs/scale-out.md)
 
 
 def _iso(value: str) -> datetime:
@@ -66,8 +68,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import importlib
 
-    if args.warehouse and args.flow != "fulfil-orders":
-        print(f"cumplido: --warehouse applies to fulfil-orders only, not {args.flow}", file=sys.stderr)
+    if args.warehouse and args.flow not in FLOOR_FLOWS:
+        print(f"cumplido: --warehouse applies to {' and '.join(FLOOR_FLOWS)} only, not {args.flow}", file=sys.stderr)
         return 2
     from tasks.resources import resources
     from warehouse.db import check_connection, check_migrated
@@ -144,13 +146,18 @@ def parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
 
     run = sub.add_parser("run", help="run one flow once, now (what a deployment does on schedule)",
-                         description="Run a flow in this process against the configured warehouse and vendors.")
+                         description="Run a flow in this process against the configured warehouse and vendors: "
+                         "fulfil-orders (pull, verify payments, reserve, wave, book labels, then tell the stores for "
+                         "up to CUMPLIDO_PUSH_BUDGET_SECONDS), notify-storefronts (tell the stores about the labels "
+                         "fulfil-orders left untold, for up to CUMPLIDO_PUSH_DRAIN_BUDGET_SECONDS), track-shipments, "
+                         "process-returns, refresh-metrics.")
     run.add_argument("flow", choices=sorted(FLOWS), help="which flow")
     run.add_argument("--as-of", type=_iso, default=None, help="the flow's notion of now (ISO, UTC)")
     run.add_argument("--channel", action="append", help="limit to this channel (repeatable)")
     run.add_argument("--warehouse", action="append",
-                     help="fulfil-orders only: limit waves, labels and pushes to orders allocated to this "
-                          "warehouse (repeatable); such a run does not pull or reserve (docs/scale-out.md)")
+                     help="fulfil-orders and notify-storefronts only: limit waves, labels and pushes to orders "
+                          "allocated to this warehouse (repeatable); such a fulfil-orders run does not pull or "
+                          "reserve (docs/scale-out.md)")
     run.set_defaults(func=cmd_run)
 
     backfill = sub.add_parser("backfill", help="re-pull a past window of orders (cursors untouched)",

@@ -1,6 +1,8 @@
-"""fulfil_orders: pull → verify payments → reserve stock → plan pick waves → book carriers → push."""
+"""fulfil_orders: pull → verify payments → reserve stock → plan pick waves → book carriers → push
+what the stores' API budgets allow within `push_budget_seconds`; notify_storefronts pushes the rest."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from prefect import flow, unmapped
@@ -20,16 +22,24 @@ from tasks.verify_payments import verify_payments
 from warehouse.orders import holding_cells
 
 
-def run_name() -> str:
-    """'fulfil-orders 2026-11-26T10:05 shopify-main', '… all-channels@EWR'."""
-    from prefect.runtime import flow_run
+def partition_run_name(flow_label: str) -> Callable[[], str]:
+    """A flow_run_name callable naming the partition: 'fulfil-orders 2026-11-26T10:05 shopify-main',
+    '… all-channels@EWR'."""
 
-    params = flow_run.parameters or {}
-    as_of = params.get("as_of") or utc_now()
-    if isinstance(as_of, str):
-        as_of = datetime.fromisoformat(as_of)
-    partition = Partition.of(params.get("channels"), params.get("warehouses"))
-    return f"fulfil-orders {as_of:%Y-%m-%dT%H:%M} {partition.label}"
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        params = flow_run.parameters or {}
+        as_of = params.get("as_of") or utc_now()
+        if isinstance(as_of, str):
+            as_of = datetime.fromisoformat(as_of)
+        partition = Partition.of(params.get("channels"), params.get("warehouses"))
+        return f"{flow_label} {as_of:%Y-%m-%dT%H:%M} {partition.label}"
+
+    return name
+
+
+run_name = partition_run_name("fulfil-orders")
 
 
 def world_names(world: World) -> dict[str, list[str]]:
@@ -61,7 +71,11 @@ def fulfil_orders(as_of: datetime | None = None, channels: list[str] | None = No
     order another warehouse would serve better. The floor (pick waves, labels, storefront
     pushes) is partitioned by channel and warehouse; the labels and pushes of one
     (channel, warehouse) cell are done by one run at a time. Stages read their work by state,
-    so a failed stage, or one a concurrent run is doing, is picked up by the next run."""
+    so a failed stage, or one a concurrent run is doing, is picked up by the next run.
+
+    Storefront pushes stop starting new slices after `push_budget_seconds` (setting): an
+    ordinary cycle's pushes fit well inside it, a peak's do not (the stores' API budgets set
+    their pace). The summary's `left` counts the fulfilments left to notify-storefronts."""
     as_of = as_of or utc_now()
     known = world_names(resources().world)
     part = checked_partition(channels, warehouses, known)
@@ -78,7 +92,9 @@ def fulfil_orders(as_of: datetime | None = None, channels: list[str] | None = No
         results["intake"] = {"skipped": "a warehouse partition; runs over every warehouse pull and reserve"}
     outcome(plan_pick_waves.name, plan_pick_waves(as_of, **floor, return_state=True), results, failures)
     cells = [cell_lock_key(*cell) for cell in part.cells(**known)]
+    budget = resources().settings.push_budget_seconds
     with holding_cells(resources().engine, cells):  # one run at a time books a (channel, warehouse)
-        for stage in (book_carriers, push_fulfillments):
-            outcome(stage.name, stage(as_of, **floor, return_state=True), results, failures)
+        outcome(book_carriers.name, book_carriers(as_of, **floor, return_state=True), results, failures)
+        outcome(push_fulfillments.name, push_fulfillments(as_of, **floor, budget_seconds=budget, return_state=True),
+                results, failures)
     return finish("fulfil-orders-summary", results, failures, as_of=as_of)

@@ -1,6 +1,14 @@
-"""Shipping: tell each storefront the order is fulfilled, with its tracking number."""
+"""Shipping: tell each storefront the order is fulfilled, with its tracking number.
+
+Telling the store is a notification no later stage reads, and the store's API budget sets
+its pace (on a peak day Shopify's cost bucket makes it minutes). So a run may push within a
+time budget: each store's notices go a slice at a time, no slice starts once the budget is
+spent, and what is left waits for the next run (flows/notify_storefronts.py drains it)."""
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -9,64 +17,129 @@ from prefect import task
 from prefect.cache_policies import NONE
 
 from connectors.errors import TransientApiError
+from connectors.protocols import Storefront
 from domain.records import FulfillmentNotice, PushResult
 from tasks.observability import TRANSIENT_RETRIES, emit
 from tasks.resources import resources
 from warehouse.shipments import mark_pushed, record_push_errors, unpushed_fulfillments
 
+log = logging.getLogger(__name__)
+SLICE = 250   # notices per connector call: the budget is looked at between slices
 CARRIER_NAMES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL Express"}  # Shopify's company names
 TRACKING_URLS = {
     "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
     "ups": "https://www.ups.com/track?tracknum={}",
 }
+Answer = list[PushResult] | Exception   # a store's answer to one slice, or what went wrong
+
+
+class Budget:
+    """`seconds` from the moment it is made (None: no limit), on an injectable clock."""
+
+    def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic):
+        self.seconds, self._clock, self._started = seconds, clock, clock()
+
+    def remaining(self) -> float | None:
+        """Seconds still to spend; None when there is no limit."""
+        return None if self.seconds is None else max(0.0, self.seconds - (self._clock() - self._started))
+
+    def spent(self) -> bool:
+        return self.remaining() == 0.0
+
+
+class PushLog:
+    """What one run's slices came to: pushed, refused by the store, to retry, broken."""
+
+    def __init__(self):
+        self.pushed: list[str] = []
+        self.rejected: list[dict] = []
+        self.retry: list[str] = []
+        self.broken: list[Exception] = []
+        self.sent = 0
+
+    def add(self, channel: str, rows: pd.DataFrame, answer: Answer) -> None:
+        self.sent += len(rows)
+        if isinstance(answer, TransientApiError):    # that store is unreachable: the others went on
+            self.retry.append(answer.message)
+            return
+        if isinstance(answer, Exception):           # raised by the task, once the others' pushes are recorded
+            self.broken.append(answer)
+            return
+        for shipment_id, result in zip(rows["shipment_id"], answer):
+            if result.pushed:
+                self.pushed.append(shipment_id)
+            elif result.retryable:          # nothing known to have changed in the store
+                self.retry.append(result.error)
+            else:  # parked on the shipment with the store's words; retried next run
+                self.rejected.append({"shipment_id": shipment_id, "error": f"storefront push: {result.error}"})
+                emit("cumplido.fulfillment.rejected", resource=f"cumplido.channel.{channel}",
+                     payload={"shipment_id": shipment_id, "error": result.error})
 
 
 @task(task_run_name="push-fulfillments", cache_policy=NONE, **TRANSIENT_RETRIES)
-def push_fulfillments(as_of: datetime, channels: list[str] | None = None, warehouses: list[str] | None = None) -> dict[str, int]:
-    """One batched call per storefront, the storefronts at the same time: each store has an API
-    budget of its own (on a peak day Shopify's cost bucket, not us, sets the pace)."""
+def push_fulfillments(as_of: datetime, channels: list[str] | None = None, warehouses: list[str] | None = None,
+                      budget_seconds: float | None = None) -> dict[str, int]:
+    """Each store's unpushed fulfilments in slices of SLICE, the stores at the same time (each
+    has an API budget of its own). Once `budget_seconds` have passed since the task started, no
+    store starts another slice (None: no limit); each store's first slice always goes, so every
+    run makes progress. Returns pushed, rejected and `left`: the notices no slice got to."""
+    budget = Budget(budget_seconds)
     res = resources()
     with res.engine.begin() as conn:
         todo = unpushed_fulfillments(conn, channels=channels, warehouses=warehouses)
-    pushed, rejected, retry, broken = [], [], [], []
+    tally = PushLog()
     by_channel = list(todo.groupby("channel", sort=False))
     try:
         with ThreadPoolExecutor(max_workers=max(1, len(by_channel)), thread_name_prefix="push") as pool:
-            answers = list(pool.map(lambda item: _push(res, *item), by_channel))
-        for (channel, rows), answer in zip(by_channel, answers):
-            if isinstance(answer, TransientApiError):    # that store is unreachable: the others went on
-                retry.append(answer.message)
-                continue
-            if isinstance(answer, Exception):           # raised below, once the others' pushes are recorded
-                broken.append(answer)
-                continue
-            for shipment_id, result in zip(rows["shipment_id"], answer):
-                if result.pushed:
-                    pushed.append(shipment_id)
-                elif result.retryable:          # nothing known to have changed in the store
-                    retry.append(result.error)
-                else:  # parked on the shipment with the store's words; retried next run
-                    rejected.append({"shipment_id": shipment_id, "error": f"storefront push: {result.error}"})
-                    emit("cumplido.fulfillment.rejected", resource=f"cumplido.channel.{channel}",
-                         payload={"shipment_id": shipment_id, "error": result.error})
+            answers = list(pool.map(lambda item: push_in_slices(res, *item, budget=budget), by_channel))
+        for (channel, _), slices in zip(by_channel, answers):
+            for rows, answer in slices:
+                tally.add(channel, rows, answer)
     finally:
         with res.engine.begin() as conn:
-            mark_pushed(conn, pushed, at=as_of)
-            record_push_errors(conn, rejected, at=as_of)
-    if broken:
-        raise broken[0]
-    if retry:  # Prefect retries the task; what was pushed is already recorded
-        raise TransientApiError("storefront", f"{len(retry)} fulfillments not pushed for now: {retry[0]}")
-    return {"pushed": len(pushed), "rejected": len(rejected)}
+            mark_pushed(conn, tally.pushed, at=as_of)
+            record_push_errors(conn, tally.rejected, at=as_of)
+    if tally.broken:
+        raise tally.broken[0]
+    if tally.retry:  # Prefect retries the task; what was pushed is already recorded
+        raise TransientApiError("storefront", f"{len(tally.retry)} fulfillments not pushed for now: "
+                                              f"{tally.retry[0]}")
+    left = len(todo) - tally.sent
+    if left:
+        log.info("%d fulfillments pushed within the %g s budget; %d left for the next run",
+                 len(tally.pushed), budget.seconds, left)
+    return {"pushed": len(tally.pushed), "rejected": len(tally.rejected), "left": left}
 
 
-def _push(res, channel: str, rows: pd.DataFrame) -> list[PushResult] | Exception:
-    """One store's pushes; what went wrong comes back as a value, so one store's failure never
-    loses the record of what the others pushed."""
+def push_in_slices(res, channel: str, rows: pd.DataFrame, *, budget: Budget) -> list[tuple[pd.DataFrame, Answer]]:
+    """One store's notices, a slice per call, until the budget is spent (the first slice always
+    goes). A store that fails or answers "not now" gets no further slice: the rest waits for the
+    task's retry. What went wrong comes back as a value, so one store's failure never loses the
+    record of what the others pushed."""
+    answers: list[tuple[pd.DataFrame, Answer]] = []
     try:
-        return res.storefront(channel).push_fulfillments(_notices(rows))
+        store = res.storefront(channel)
+    except Exception as exc:  # noqa: BLE001 - handed back to the task, which raises it after recording
+        return [(rows, exc)]
+    for start in range(0, len(rows), SLICE):
+        if answers and budget.spent():
+            break
+        part = rows.iloc[start:start + SLICE]
+        answers.append((part, _push(store, part)))
+        if _store_struggles(answers[-1][1]):
+            break
+    return answers
+
+
+def _push(store: Storefront, rows: pd.DataFrame) -> Answer:
+    try:
+        return store.push_fulfillments(_notices(rows))
     except Exception as exc:  # noqa: BLE001 - handed back to the task, which raises it after recording
         return exc
+
+
+def _store_struggles(answer: Answer) -> bool:
+    return isinstance(answer, Exception) or any(result.retryable for result in answer)
 
 
 def _notices(rows: pd.DataFrame) -> list[FulfillmentNotice]:

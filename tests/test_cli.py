@@ -54,3 +54,9 @@ def test_db_upgrade_then_current_reports_the_revision(tmp_path):
     assert cumplido("db", "upgrade", env=env).returncode == 0
     result = cumplido("db", "current", env=env)
     assert result.returncode == 0 and f"revision {head_revision()}" in result.stdout
+
+
+def test_run_offers_the_storefront_drain_and_says_what_bounds_each_push():
+    result = cumplido("run", "--help")
+    assert result.returncode == 0 and "notify-storefronts" in result.stdout
+    assert "CUMPLIDO_PUSH_BUDGET_SECONDS" in result.stdout and "CUMPLIDO_PUSH_DRAIN_BUDGET_SECONDS" in result.stdout

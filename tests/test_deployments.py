@@ -18,7 +18,7 @@ def deployments():
     return {d.name: d for d in model.deployments}
 
 
-SCHEDULED = ["fulfil-orders", "track-shipments", "process-returns", "refresh-metrics"]
+SCHEDULED = ["fulfil-orders", "notify-storefronts", "track-shipments", "process-returns", "refresh-metrics"]
 PARTITIONS = ["fulfil-orders-shopify-main", "fulfil-orders-shopify-outlet"]  # scale-out, docs/scale-out.md
 FULFIL = "flows/fulfil_orders.py:fulfil_orders"
 
@@ -55,6 +55,7 @@ def _interval(deployment) -> timedelta | None:
 def test_schedules_match_the_operating_rhythm(deployments):
     assert _interval(deployments["fulfil-orders"]) == timedelta(minutes=5)
     assert all(_interval(deployments[name]) == timedelta(minutes=5) for name in PARTITIONS)
+    assert _interval(deployments["notify-storefronts"]) == timedelta(minutes=1)  # drains what fulfil-orders left
     assert timedelta(minutes=10) <= _interval(deployments["track-shipments"]) <= timedelta(minutes=15)
     assert _interval(deployments["process-returns"]) == timedelta(minutes=30)
     assert deployments["refresh-metrics"].schedules[0].cron == "0 * * * *"
@@ -101,3 +102,13 @@ def test_one_fulfil_orders_topology_is_scheduled(deployments):
     partitioned = {deployments[name].schedules[0].active for name in PARTITIONS}
     assert partitioned in ({True}, {False})
     assert whole is not partitioned.pop()
+
+
+def test_notify_storefronts_takes_the_floor_partition_of_fulfil_orders():
+    """Its runs can be partitioned like fulfil-orders' floor, and hold the same cells."""
+    import inspect
+
+    from flows.fulfil_orders import fulfil_orders
+    from flows.notify_storefronts import notify_storefronts
+
+    assert set(inspect.signature(notify_storefronts.fn).parameters) == set(inspect.signature(fulfil_orders.fn).parameters)

@@ -14,13 +14,16 @@ from bench.scale_out import run_scale_out
 def test_a_small_bench_run_measures_every_flow_and_baseline(tmp_path):
     result = run_one(160, "sqlite", seed=3, postgres_url="", workdir=tmp_path / "work", out_dir=tmp_path / "out")
 
-    assert set(result["runs"]) == {"peak", "catch-up", "incremental", "tracking", "tracking-2", "returns", "metrics"}
+    assert set(result["runs"]) == {"peak", "store-backlog", "catch-up", "incremental", "tracking", "tracking-2",
+                                   "returns", "metrics"}
     for run in result["runs"].values():
         assert run["state"] == "COMPLETED"
         assert 0 < run["task_runs"] <= 200 and run["wall_seconds"] > 0 and run["peak_rss_mb"] > 0
         assert 0 <= run["orchestration_share"] < 1 and run["db_seconds"] > 0
     peak = result["runs"]["peak"]["counts"]
     assert peak["book_carriers"]["booked"] > 0 and result["catch_up_orders"] == result["incremental_orders"] == 40
+    drained = result["runs"]["store-backlog"]["counts"]["push_fulfillments"]
+    assert drained["pushed"] == peak["push_fulfillments"]["left"] and drained["left"] == 0
     travel = result["baselines"]["pick_travel"]
     assert travel["waves_m"] < travel["single_order_m"] and travel["optimality_sample_waves"] > 0
     assert result["baselines"]["label_cost"]["shipments"] > 0

@@ -56,7 +56,7 @@ def run_side_by_side(runs: dict[str, dict], *, as_of) -> dict[str, str]:
 
 
 @task
-def idle_stage(as_of, channels=None, warehouses=None) -> dict:
+def idle_stage(as_of, channels=None, warehouses=None, budget_seconds=None) -> dict:
     return {}
 
 
@@ -144,7 +144,7 @@ def test_cumplido_run_takes_channels_and_warehouses(engine, db_url, monkeypatch,
                          "--warehouse", "LAX"]) == 0
         assert called == {"as_of": None, "channels": ["shopify-main"], "warehouses": ["EWR", "LAX"]}
         assert cli.main(["run", "track-shipments", "--warehouse", "EWR"]) == 2
-        assert "--warehouse applies to fulfil-orders only" in capsys.readouterr().err
+        assert "--warehouse applies to fulfil-orders and notify-storefronts only" in capsys.readouterr().err
     finally:
         reset_resources()
 
