@@ -11,7 +11,7 @@ import threading
 import time
 from datetime import datetime
 
-from bench.measure import DbTimer, peak_rss_mb, run_seconds_of, task_runs_of, union_seconds
+from bench.measure import DbTimer, own_cpu_seconds, peak_rss_mb, run_seconds_of, task_runs_of, union_seconds
 
 FLOWS = {
     "fulfil-orders": ("flows.fulfil_orders", "fulfil_orders"),
@@ -35,7 +35,7 @@ def measure(flow_name: str, as_of: datetime, **parameters) -> dict:
     started, stop = time.monotonic(), threading.Event()
     threading.Thread(target=heartbeat, args=(flow_name, started, stop), daemon=True).start()
     state = flow(as_of=as_of, **{k: v for k, v in parameters.items() if v}, return_state=True)
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, own_cpu_seconds()
     stop.set()
     counts = state.result(raise_on_failure=False)
     runs = task_runs_of(state.state_details.flow_run_id)
@@ -45,7 +45,7 @@ def measure(flow_name: str, as_of: datetime, **parameters) -> dict:
         "flow": flow_name, "as_of": as_of.isoformat(), "parameters": parameters,
         "state": state.type.value, "wall_seconds": round(wall, 3),
         "run_seconds": round(run_seconds, 3) if run_seconds is not None else None, "db_seconds": round(timer.seconds, 3),
-        "db_statements": timer.statements, "peak_rss_mb": round(peak_rss_mb(), 1),
+        "db_statements": timer.statements, "peak_rss_mb": round(peak_rss_mb(), 1), "cpu_seconds": round(cpu, 2),
         "task_runs": len(runs), "task_seconds": round(in_tasks, 3),
         "orchestration_share": round(max(0.0, wall - in_tasks) / wall, 4) if wall else 0.0,
         "counts": counts if isinstance(counts, dict) else {"error": str(counts)},

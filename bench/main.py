@@ -29,6 +29,7 @@ def run_one(orders: int, db: str, *, seed: int, postgres_url: str, workdir: Path
             reservation_writers: int = 4) -> dict:
     from bench import baselines, invariants, report
     from bench.flow_run import run_child
+    from bench.measure import postgres_cpu_seconds, tree_cpu_seconds
     from bench.prefect_server import PrefectServer
     from bench.sandbox_process import SandboxProcess
     from bench.warehouses import copy_verified_orders, fresh_url, prepare
@@ -47,9 +48,17 @@ def run_one(orders: int, db: str, *, seed: int, postgres_url: str, workdir: Path
                "CUMPLIDO_WORLD_FILE": str(scenario.world_file), "PYTHONUNBUFFERED": "1"}
         runs = {}
 
+        def others_cpu() -> dict[str, float | None]:
+            return {"simulators": tree_cpu_seconds(sandbox.proc.pid), "prefect_server": tree_cpu_seconds(server.proc.pid),
+                    "postgres": postgres_cpu_seconds()}
+
         def run(label: str, flow: str, at: datetime) -> dict:
             say(f"{tag} {label}: {flow} as of {at:%Y-%m-%d %H:%M}")
+            before = others_cpu()
             result = run_child(flow, at, env)
+            after = others_cpu()
+            result["cpu"] = {"flow": result.pop("cpu_seconds", None), **{
+                name: round(after[name] - before[name], 2) if before[name] is not None else None for name in before}}
             runs[label] = result
             say(f"{tag}   {result['state'].lower()} in {result['run_seconds'] or result['wall_seconds']:.2f} s "
                 f"(process {result['wall_seconds']:.2f} s), {result['task_runs']} task runs, "

@@ -2,11 +2,13 @@
 and from the Prefect API the task runs of a flow run and the share of wall time outside them."""
 from __future__ import annotations
 
+import os
 import resource
 import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -58,6 +60,53 @@ class DbTimer:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def own_cpu_seconds() -> float:
+    """CPU time (user + system, every thread) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """CPU time (user + system, every thread) another process has used, from /proc; with
+    reaped_children, plus what its children used before it reaped them (0 if unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()   # from field 3 (state) on
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])                 # utime, stime
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])            # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of every descendant, live or reaped."""
+    children = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += [int(child) for child in listing.read_text().split()]
+        except OSError:
+            continue
+    return cpu_seconds(pid, reaped_children=True) + sum(tree_cpu_seconds(child) for child in children)
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU time of this machine's PostgreSQL: its live processes plus the backends its postmaster
+    has reaped (a run's connections end with the run). None when no PostgreSQL runs here."""
+    processes = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.endswith("(postgres"):
+            processes[int(stat.parent.name)] = int(rest.split()[1])   # pid -> parent pid
+    if not processes:
+        return None
+    return sum(cpu_seconds(pid, reaped_children=parent not in processes) for pid, parent in processes.items())
 
 
 def process_rss_mb(pid: int) -> float:

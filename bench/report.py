@@ -93,6 +93,7 @@ def markdown(r: dict) -> str:
                      f"{run['task_runs']} | {100 * run['orchestration_share']:.1f} % | {run['peak_rss_mb']:.0f} | "
                      f"{run['state']} |")
     lines += _store_backlog(r)
+    lines += _cpu_rows(r)
     lines += ["", "*run s*: start to final state as the Prefect server recorded it (what the UI shows); *process s*: "
               "the call in the flow's process, which also joins Prefect's heartbeat thread (it sleeps in whole "
               "seconds) after the run completed; *outside tasks* is measured against the process time.", ""]
@@ -169,3 +170,18 @@ def targets(r: dict) -> list[tuple[str, bool]]:
         out.append((f"concurrent reservation oversold {res['oversold_units']} units (must be 0)", res["oversold_units"] == 0))
     out.append(("nothing oversold, doubled or lost", r["invariants"]["ok"]))
     return out
+
+
+def _cpu_rows(r: dict) -> list[str]:
+    """Where each run's CPU went: the machine's cores are shared by the flow, the simulators,
+    the Prefect server and (on this machine) PostgreSQL."""
+    runs = {label: run["cpu"] for label, run in r["runs"].items() if run.get("cpu")}
+    if not runs:
+        return []
+    lines = ["", "CPU seconds used during each run, by process (the cores are shared):", "",
+             "| run | flow process | simulators | prefect server | PostgreSQL | all | wall s |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for label, cpu in runs.items():
+        parts = [cpu.get(k) for k in ("flow", "simulators", "prefect_server", "postgres")]
+        cells = " | ".join("-" if v is None else f"{v:.1f}" for v in parts)
+        lines.append(f"| {label} | {cells} | {sum(v or 0 for v in parts):.1f} | {r['runs'][label]['wall_seconds']:.1f} |")
+    return lines
