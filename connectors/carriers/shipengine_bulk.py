@@ -1,5 +1,5 @@
 """ShipEngine's label batches behind the Carrier protocol's buy_labels and find_labels (quoting,
-one parcel per lane: shipengine_quotes).
+one request per lane: shipengine_quotes).
 
 Buying is by service, not by rate_id (a lane's parcels share their representative's rates):
 each parcel becomes its own shipment, with its reference as external_shipment_id and the chosen
@@ -18,14 +18,20 @@ ShipEngine's docs want a batch's shipments to leave from one warehouse: callers 
 one origin at a time."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from connectors.carriers.shipengine_batch_calls import BatchCalls, batch_external_id
-from connectors.carriers.shipengine_quotes import LaneQuotes, chunks
-from connectors.carriers.shipengine_shipment import shipment_body
+from connectors.carriers.shipengine_quotes import LaneQuotes
+from connectors.carriers.shipengine_shipment import external_id, shipment_body, shipment_problem
 from domain.records import Label, ParcelRequest, Rate
 
+CHUNK = 500                  # shipments per request, labels per batch (the spec sets no limit)
 MAX_BATCH_GENERATIONS = 10   # batches one set of parcels may go through, failures retried
+
+
+def chunks(items: Sequence) -> Iterator[Sequence]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
 
 
 class ShipEngineBulk(LaneQuotes, BatchCalls):
@@ -75,6 +81,24 @@ class ShipEngineBulk(LaneQuotes, BatchCalls):
                                  "service_code": rate.service}
         return [shipment_id for chunk in chunks(list(bodies))
                 for shipment_id in self._create_shipments({r: bodies[r] for r in chunk}, outcome).values()]
+
+    def _create_shipments(self, bodies: dict[str, dict], answers: dict) -> dict[str, str]:
+        """reference -> shipment_id of the shipments ShipEngine took; the others' errors go to answers."""
+        problems = {reference: problem for reference, body in bodies.items() if (problem := shipment_problem(body))}
+        answers.update(problems)
+        references = [reference for reference in bodies if reference not in problems]
+        if not references:
+            return {}
+        body = self._api.json("POST", "/v1/shipments", json={"shipments": [bodies[r] for r in references]})
+        by_external = {s.get("external_shipment_id"): s for s in body.get("shipments") or []}
+        created = {}
+        for reference in references:
+            shipment = by_external.get(external_id(reference)) or {}
+            if shipment.get("shipment_id") and not shipment.get("errors"):
+                created[reference] = shipment["shipment_id"]
+            else:
+                answers[reference] = "; ".join(shipment.get("errors") or ["not in ShipEngine's answer"])
+        return created
 
     def _recheck(self, outcome: dict[str, Label | str]) -> dict[str, Label | str]:
         """A parcel the batch refused may hold a label bought some other way (e.g. one at a time):

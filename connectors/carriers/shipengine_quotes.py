@@ -1,36 +1,60 @@
-"""ShipEngine's bulk quoting, one parcel per lane (domain.lanes).
+"""ShipEngine's quoting of many parcels: one request per lane (domain.lanes).
 
-Rates are read back one request per shipment (GET /v1/shipments/{id}/rates: the bulk rating's
-answer holds none, and no ShipEngine endpoint returns many shipments' rates), and ShipEngine
-allows 200 requests a minute. So only one shipment per lane is rated: the lane's first parcel at
-the lane's rounded-up weight, under the lane's own external_shipment_id (never a parcel's, which
-stays free for the label). Every parcel of the lane gets that lane's rates, the representative's
-rate_ids included: labels are bought by service (shipengine_bulk), not by rate_id.
+A lane is rated with one POST /v1/rates carrying its representative inline: the lane's first
+parcel at the lane's rounded-up weight, without an external_shipment_id (never a parcel's, which
+stays free for the label, nor a lane's, which ShipEngine would refuse the next time the lane is
+rated). Every parcel of the lane gets that lane's rates, the representative's rate_ids included:
+labels are bought by service (shipengine_bulk), not by rate_id.
 
-The shipments are created 500 at a time (POST /v1/shipments, each answer named by its
-external_shipment_id) and rated 500 at a time (POST /v1/rates/bulk)."""
+ShipEngine allows 200 requests a minute, so the lanes are drawn as coarse as the carrier's own
+prices (origin x zone x weight band), a lane's rates are kept for QUOTE_TTL_SECONDS (the chunks
+of one booking run quote the same lanes over and over; a tariff does not change within minutes),
+and QUOTES_IN_FLIGHT lanes are asked at once. A 429 or 5xx is waited out and retried by ApiClient;
+one that outlasts its retries stops the quoting. A parcel the spec would refuse is answered alone,
+never sent nor lent a lane's rates; a lane ShipEngine refuses to rate gives every parcel of the
+lane ShipEngine's words (and is asked again next time)."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote
+from functools import cached_property
 
-from connectors.carriers.shipengine_shipment import external_id, shipment_body, shipment_problem
+from connectors.carriers.shipengine_shipment import rating_body, shipment_body, shipment_problem
 from connectors.errors import PermanentApiError
-from domain.lanes import lanes_of, representative
+from domain.lanes import Lane, lanes_of, representative
 from domain.records import ParcelRequest, Rate
 
-CHUNK = 500   # shipments per request, rates per batch (the spec sets no limit)
-RATE_READERS = 8   # rate reads in flight at once: each is a round trip, and ShipEngine answers them in parallel
+QUOTES_IN_FLIGHT = 8        # each quote is a round trip of its own, and ShipEngine answers them in parallel
+QUOTE_TTL_SECONDS = 600.0
 
 
-def chunks(items: Sequence) -> Iterator[Sequence]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
+class RecentQuotes:
+    """The lanes' rates quoted in the last `ttl` seconds; safe to share between threads."""
+
+    def __init__(self, *, ttl: float):
+        self._ttl, self._lock = ttl, threading.Lock()
+        self._rates: dict[Lane, tuple[float, list[Rate]]] = {}   # lane -> (when quoted, its rates)
+
+    def known(self, lanes) -> dict[Lane, list[Rate]]:
+        """The lanes' rates still fresh (the stale ones are forgotten on the way)."""
+        now = time.monotonic()
+        with self._lock:
+            self._rates = {lane: kept for lane, kept in self._rates.items() if now - kept[0] < self._ttl}
+            return {lane: self._rates[lane][1] for lane in lanes if lane in self._rates}
+
+    def keep(self, rates: dict[Lane, list[Rate]]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._rates.update((lane, (now, lane_rates)) for lane, lane_rates in rates.items())
 
 
 class LaneQuotes:
-    """Mixed into ShipEngineCarrier: uses its _api, _codes, _ranked and _await."""
+    """Mixed into ShipEngineCarrier: uses its _api, _codes and _ranked."""
+
+    @cached_property
+    def _recent_quotes(self) -> RecentQuotes:
+        return RecentQuotes(ttl=QUOTE_TTL_SECONDS)
 
     def quote_many(self, parcels: list[ParcelRequest]) -> dict[str, list[Rate] | str]:
         answers: dict[str, list[Rate] | str] = {}
@@ -38,62 +62,26 @@ class LaneQuotes:
             if problem := shipment_problem(shipment_body(parcel)):
                 answers[parcel.reference] = problem
         lanes = lanes_of([p for p in parcels if p.reference not in answers])
-        quoted = self._quote_shipments([representative(lane, members) for lane, members in lanes.items()])
+        quoted = self._quote_lanes(lanes)
         for lane, members in lanes.items():
-            answers.update({parcel.reference: quoted[lane.reference] for parcel in members})
+            answers.update(dict.fromkeys((parcel.reference for parcel in members), quoted[lane]))
         return answers
 
-    def _quote_shipments(self, parcels: list[ParcelRequest]) -> dict[str, list[Rate] | str]:
-        quoted: dict[str, list[Rate] | str] = {}
-        for is_return in (False, True):
-            for chunk in chunks([p for p in parcels if p.is_return == is_return]):
-                created = self._create_shipments({p.reference: shipment_body(p) for p in chunk}, quoted)
-                rated = self._rate_in_bulk(created, quoted, is_return=is_return)
-                with ThreadPoolExecutor(max_workers=RATE_READERS, thread_name_prefix="shipengine-rates") as pool:
-                    read = pool.map(lambda item: self._rates_of(item[1], item[0]), rated.items())
-                    quoted.update(zip(rated, read))
+    def _quote_lanes(self, lanes: dict[Lane, list[ParcelRequest]]) -> dict[Lane, list[Rate] | str]:
+        """Each lane's rates (recent ones kept) or ShipEngine's refusal. A transient failure
+        raises, and the lanes not yet asked are not asked at all (map cancels them as it is read)."""
+        quoted: dict[Lane, list[Rate] | str] = dict(self._recent_quotes.known(lanes))
+        asking = [lane for lane in lanes if lane not in quoted]
+        representatives = [representative(lane, lanes[lane]) for lane in asking]
+        with ThreadPoolExecutor(max_workers=QUOTES_IN_FLIGHT, thread_name_prefix="shipengine-quotes") as pool:
+            quoted.update(zip(asking, pool.map(self._quote_lane, representatives)))
+        self._recent_quotes.keep({lane: quoted[lane] for lane in asking if not isinstance(quoted[lane], str)})
         return quoted
 
-    def _create_shipments(self, bodies: dict[str, dict], answers: dict) -> dict[str, str]:
-        """reference -> shipment_id of the shipments ShipEngine took; the others' errors go to answers."""
-        problems = {reference: problem for reference, body in bodies.items() if (problem := shipment_problem(body))}
-        answers.update(problems)
-        references = [reference for reference in bodies if reference not in problems]
-        if not references:
-            return {}
-        body = self._api.json("POST", "/v1/shipments", json={"shipments": [bodies[r] for r in references]})
-        by_external = {s.get("external_shipment_id"): s for s in body.get("shipments") or []}
-        created = {}
-        for reference in references:
-            shipment = by_external.get(external_id(reference)) or {}
-            if shipment.get("shipment_id") and not shipment.get("errors"):
-                created[reference] = shipment["shipment_id"]
-            else:
-                answers[reference] = "; ".join(shipment.get("errors") or ["not in ShipEngine's answer"])
-        return created
-
-    def _rate_in_bulk(self, created: dict[str, str], answers: dict, *, is_return: bool) -> dict[str, str]:
-        """The shipments whose bulk rating did not fail outright; the others' errors go to answers."""
-        if not created:
-            return {}
-        options = {"carrier_ids": list(self._codes), "is_return": is_return}
-        body = self._api.json("POST", "/v1/rates/bulk", json={"rate_options": options,
-                                                              "shipment_ids": list(created.values())})
-        status = {r.get("shipment_id"): r for r in body}
-        rated = {}
-        for reference, shipment_id in created.items():
-            answer = status.get(shipment_id) or {"status": "error", "errors": [{"message": "not rated"}]}
-            if answer["status"] == "error":
-                answers[reference] = f"no rates for parcel {reference}: " + \
-                    "; ".join(e.get("message", "?") for e in answer.get("errors") or [])
-            else:
-                rated[reference] = shipment_id
-        return rated
-
-    def _rates_of(self, shipment_id: str, reference: str) -> list[Rate] | str:
-        path = f"/v1/shipments/{quote(shipment_id, safe='')}/rates"
-        body = self._await(lambda: self._api.json("GET", path), what=f"rates of {reference}")
+    def _quote_lane(self, parcel: ParcelRequest) -> list[Rate] | str:
+        options = {"carrier_ids": list(self._codes), "is_return": parcel.is_return}
         try:
-            return self._ranked(body, reference)
+            body = self._api.json("POST", "/v1/rates", json={"rate_options": options, "shipment": rating_body(parcel)})
+            return self._ranked(body.get("rate_response") or {}, parcel.reference)
         except PermanentApiError as exc:
             return exc.message

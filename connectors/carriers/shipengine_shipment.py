@@ -35,6 +35,15 @@ def shipment_body(parcel: ParcelRequest) -> dict:
             "packages": [{"weight": {"value": round(parcel.weight_kg, 3), "unit": "kilogram"}}]}
 
 
+def rating_body(parcel: ParcelRequest) -> dict:
+    """The parcel as a shipment that is only rated, never bought (a lane's representative): without
+    an external_shipment_id, which ShipEngine holds unique per account and refuses a second time,
+    while a lane is rated again run after run."""
+    body = shipment_body(parcel)
+    del body["external_shipment_id"]
+    return body
+
+
 def shipment_problem(shipment: dict) -> str | None:
     """What the spec refuses in this shipment (an empty required address field, a country that is
     not two letters, no weight), found before sending it: in a bulk request one such shipment

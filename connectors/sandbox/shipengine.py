@@ -8,12 +8,12 @@ refused for a US address whose postal code is not a ZIP code (the carrier cannot
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import re
 import threading
 from datetime import datetime
 
+import orjson
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -120,7 +120,9 @@ class ShipEngineSandbox(BulkEndpoints):
             status, body = exc.status, exc.body
         if body is None:
             return Response(status=204)(environ, start_response)
-        return Response(json.dumps(body), status=status, content_type="application/json")(environ, start_response)
+        # orjson: a rating's answer is a few kilobytes, and the standard encoder took a quarter of its time
+        return Response(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), status=status,
+                        content_type="application/json")(environ, start_response)
 
     def _new_id(self) -> str:
         return f"se-{next(self._ids)}"

@@ -1,7 +1,8 @@
-"""ShipEngineCarrier's bulk path (shipments by the hundred, bulk rates, label batches) against
-the ShipEngine sandbox over real HTTP; every exchange is checked against the official spec."""
+"""ShipEngineCarrier's bulk path (one rating per lane, shipments by the hundred, label batches)
+against the ShipEngine sandbox over real HTTP; every exchange is checked against the official spec."""
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from dataclasses import replace
@@ -10,12 +11,13 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from connectors.carriers import shipengine_batch_calls, shipengine_quotes
+from connectors.carriers import shipengine_batch_calls, shipengine_bulk, shipengine_quotes
 from connectors.carriers.shipengine import ShipEngineCarrier
 from connectors.carriers.shipengine_batch_calls import batch_external_id
 from connectors.errors import TransientApiError
 from connectors.sandbox.shipengine import SANDBOX_API_KEY, ShipEngineSandbox
-from connectors.sandbox.shipengine_objects import fault_body
+from connectors.sandbox.shipengine_objects import ShipEngineError, fault_body
+from connectors.carriers.shipengine_shipment import shipment_body
 from domain.records import Address, Label
 from tests.integration.common import CUSTOMERS, carrier_fixtures, parcel
 from tests.integration.spec_validation import SHIPENGINE, ContractRecorder
@@ -24,6 +26,7 @@ make_sandbox, sandbox, make_carrier, carrier = carrier_fixtures(ShipEngineSandbo
                                                                 api_key=SANDBOX_API_KEY)
 NO_CITY = Address("Di Moss", "2 Oak St", "", "TX", "78701", "US")
 BAD_ZIP = Address("Ed Roe", "3 Elm St", "Austin", "TX", "7870", "US")
+PHILADELPHIA = Address("Flo Ng", "5 Pine St", "Philadelphia", "PA", "19103", "US")   # zone 2 from Newark, as Albany
 
 
 class Contract:
@@ -107,6 +110,24 @@ class LoseAnswers:
         return [json.dumps(fault_body(500)).encode()]
 
 
+class RefuseRating:
+    """WSGI middleware: POST /v1/rates for a shipment to `state` is refused with a 400, as
+    ShipEngine refuses a shipment it cannot rate; every other request reaches the carrier."""
+
+    def __init__(self, app, *, state: str):
+        self.app, self.state = app, state
+
+    def __call__(self, environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        rating = environ["PATH_INFO"] == "/v1/rates"
+        if not rating or json.loads(body)["shipment"]["ship_to"]["state_province"] != self.state:
+            return self.app(environ, start_response)
+        refusal = ShipEngineError(400, f"No rates to {self.state}", code="invalid_address", field_name="ship_to")
+        start_response("400 Bad Request", [("Content-Type", "application/json")])
+        return [json.dumps(refusal.body).encode()]
+
+
 def lose(switchboard, sandbox, **options) -> LoseAnswers:
     switchboard[1]["app"] = breaker = LoseAnswers(sandbox.wsgi_app, **options)
     return breaker
@@ -114,20 +135,109 @@ def lose(switchboard, sandbox, **options) -> LoseAnswers:
 
 # ---- quoting ----
 
-def test_many_parcels_are_quoted_with_two_bulk_requests_and_one_read_per_lane(world, carrier, contract):
+def test_many_parcels_are_quoted_with_one_request_per_lane(world, carrier, contract):
     calls = contract.attach(carrier)
     weights = (1.1, 1.4, 1.5, 2.2)   # 1.1 to 1.5 kg bill as 1.5 kg; 2.2 kg as 2.5 kg
     parcels = [parcel(world, f"order-{5000 + i}-p1", to=CUSTOMERS[i % 3], weight_kg=weights[i // 3 % 4])
-               for i in range(12)]   # 3 destinations x (1.5 kg, 2.5 kg) = 6 lanes
+               for i in range(12)]   # 3 destinations, each its own zone from Newark, x (1.5 kg, 2.5 kg) = 6 lanes
 
     quoted = carrier.quote_many(parcels)
 
     assert sorted(quoted) == sorted(p.reference for p in parcels)
-    assert calls == {"POST /v1/shipments": 1, "POST /v1/rates/bulk": 1, "GET /v1/shipments/{id}/rates": 6}
+    assert calls == {"POST /v1/rates": 6}
     for p in parcels:   # every parcel gets its lane's rates: those of the lane's rounded-up weight
         lane_weight = 1.5 if p.weight_kg <= 1.5 else 2.5
         alone = carrier.quote(parcel(world, "order-5999-p1", to=p.ship_to, weight_kg=lane_weight))
         assert services(quoted[p.reference]) == services(alone)
+
+
+def test_parcels_of_one_zone_share_one_request_and_none_costs_more_than_its_lane_quote(world, carrier, contract):
+    calls = contract.attach(carrier)
+    parcels = [parcel(world, f"order-{5050 + i}-p1", to=to, weight_kg=w)
+               for i, (to, w) in enumerate([(CUSTOMERS[1], 1.1), (PHILADELPHIA, 1.3), (CUSTOMERS[1], 1.5)])]
+
+    quoted = carrier.quote_many(parcels)
+
+    assert calls == {"POST /v1/rates": 1}
+    for p in parcels:
+        own = {r.service: r.amount for r in carrier.quote(replace(p, reference="order-5099-p1"))}
+        at_lane_weight = carrier.quote(replace(p, reference="order-5098-p1", weight_kg=1.5))
+        assert services(quoted[p.reference]) == services(at_lane_weight)
+        assert all(own[r.service] <= r.amount for r in quoted[p.reference])
+
+
+def test_a_lane_the_carrier_refuses_to_rate_gives_each_of_its_parcels_the_carriers_words(world, sandbox, switchboard,
+                                                                                         carrier, contract):
+    switchboard[1]["app"] = RefuseRating(sandbox.wsgi_app, state="WA")
+    calls = contract.attach(carrier)
+
+    quoted = carrier.quote_many([parcel(world, f"order-{5060 + i}-p1", to=CUSTOMERS[i % 2 * 2]) for i in range(4)])
+
+    assert calls == {"POST /v1/rates": 2}   # Austin, Seattle
+    assert all(quoted[f"order-{r}-p1"][0].amount > 0 for r in (5060, 5062))
+    for reference in ("order-5061-p1", "order-5063-p1"):
+        assert quoted[reference].startswith("POST /v1/rates answered 400: No rates to WA "
+                                            "(invalid_address, field ship_to)")
+    again = carrier.quote_many([parcel(world, "order-5064-p1", to=CUSTOMERS[2])])
+    assert isinstance(again["order-5064-p1"], str) and calls == {"POST /v1/rates": 3}   # a refusal is not kept
+
+
+def test_lanes_quoted_a_moment_ago_are_not_asked_again(world, carrier, contract):
+    first = carrier.quote_many([parcel(world, f"order-{5065 + i}-p1", to=CUSTOMERS[i]) for i in range(2)])
+    calls = contract.attach(carrier)
+
+    again = carrier.quote_many([parcel(world, "order-5067-p1", to=CUSTOMERS[1], weight_kg=1.2),
+                                parcel(world, "order-5068-p1", to=CUSTOMERS[2])])
+
+    assert calls == {"POST /v1/rates": 1}   # Seattle: a lane not quoted before
+    assert again["order-5067-p1"] == first["order-5066-p1"]
+
+
+def test_a_lanes_quote_is_asked_again_once_it_is_old(world, carrier, contract, monkeypatch):
+    monkeypatch.setattr(shipengine_quotes, "QUOTE_TTL_SECONDS", 0.0)
+    first = carrier.quote_many([parcel(world, "order-5069-p1")])
+    calls = contract.attach(carrier)
+
+    again = carrier.quote_many([parcel(world, "order-5069-p1")])
+
+    assert calls == {"POST /v1/rates": 1}
+    assert services(again["order-5069-p1"]) == services(first["order-5069-p1"])
+    assert again["order-5069-p1"][0].rate_id != first["order-5069-p1"][0].rate_id
+
+
+def test_a_rating_whose_answer_was_lost_is_asked_again(world, sandbox, switchboard, carrier, contract):
+    breaker = lose(switchboard, sandbox, method="POST", path_part="/v1/rates")
+    calls = contract.attach(carrier)
+
+    quoted = carrier.quote_many([parcel(world, f"order-{5070 + i}-p1", to=CUSTOMERS[i]) for i in range(3)])
+
+    assert breaker.times == 0 and calls == {"POST /v1/rates": 3 + 1}
+    assert all(answer[0].amount > 0 for answer in quoted.values())
+
+
+def test_a_transient_failure_stops_the_quoting_without_asking_every_lane(world, sandbox, make_carrier):
+    sandbox.faults.error_share, sandbox.faults.slow_seconds = 1.0, 0.05
+    failing = make_carrier(max_retries=0)
+    calls = Counter()
+    failing.session.hooks["response"].append(lambda response, *args, **kwargs: calls.update([response.status_code]))
+    parcels = [parcel(world, f"order-{5080 + i}-p1", weight_kg=0.5 * (i + 1)) for i in range(100)]   # 100 lanes
+
+    with pytest.raises(TransientApiError):
+        failing.quote_many(parcels)
+    assert sum(calls.values()) < 50
+
+
+def test_a_lane_is_rated_without_an_external_shipment_id_so_it_can_be_rated_again(world, carrier, contract,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(shipengine_quotes, "QUOTE_TTL_SECONDS", 0.0)
+    contract.attach(carrier)
+    sent = []
+    carrier.session.hooks["response"].append(lambda response, *args, **kwargs: sent.append(response.request.body))
+
+    for _ in range(2):   # ShipEngine holds an external_shipment_id unique: a lane's would be refused the 2nd time
+        carrier.quote_many([parcel(world, "order-5090-p1")])
+
+    assert len(sent) == 2 and not any(b"external_shipment_id" in body for body in sent)
 
 
 def test_a_parcel_the_spec_refuses_is_answered_alone_and_never_sent(world, carrier, contract):
@@ -139,7 +249,7 @@ def test_a_parcel_the_spec_refuses_is_answered_alone_and_never_sent(world, carri
     assert quoted["order-5101-p1"] == "shipment.ship_to.city_locality is required"
     assert quoted["order-5102-p1"] == "Every package needs a weight greater than zero"
     assert quoted["order-5100-p1"][0].amount > 0
-    assert calls["GET /v1/shipments/{id}/rates"] == 1
+    assert calls == {"POST /v1/rates": 1}
 
 
 def test_a_parcel_that_already_has_a_label_is_quoted_but_its_label_is_never_bought_again(world, sandbox, carrier,
@@ -165,7 +275,7 @@ def test_a_batch_buys_each_label_once_and_the_carrier_agrees(world, sandbox, car
     assert truth(sandbox) == {r: [bought[r].label_ref] for r in references}
     assert {label["batch_id"] for label in sandbox.labels()} == {bought[references[0]].raw["batch_id"]}
     assert calls["POST /v1/batches"] == 1 and calls["POST /v1/batches/{id}/process/labels"] == 1
-    assert calls["POST /v1/shipments"] == 2 and calls["GET /v1/shipments/{id}/rates"] == 1   # quote, then buy
+    assert calls["POST /v1/rates"] == 1 and calls["POST /v1/shipments"] == 1   # quote, then buy
 
 
 def test_a_label_costs_the_parcels_own_rate_never_more_than_its_lane_quote(world, carrier, contract):
@@ -298,7 +408,7 @@ def test_a_parcel_a_batch_refused_goes_into_a_next_batch_once_fixed(world, sandb
 
 
 def test_many_parcels_go_into_several_batches_and_pages(world, sandbox, carrier, contract, monkeypatch):
-    monkeypatch.setattr(shipengine_quotes, "CHUNK", 3)
+    monkeypatch.setattr(shipengine_bulk, "CHUNK", 3)
     monkeypatch.setattr(shipengine_batch_calls, "PAGE_SIZE", 2)
     calls = contract.attach(carrier)
     references = [f"order-{6100 + i}-p1" for i in range(7)]
@@ -308,7 +418,7 @@ def test_many_parcels_go_into_several_batches_and_pages(world, sandbox, carrier,
 
     assert truth(sandbox) == {r: [bought[r].label_ref] for r in references}
     assert {r: label.label_ref for r, label in found.items()} == {r: label.label_ref for r, label in bought.items()}
-    assert calls["POST /v1/batches"] == 3 and calls["POST /v1/shipments"] == 1 + 3   # one lane quoted, 3 batches
+    assert calls["POST /v1/batches"] == 3 and calls["POST /v1/shipments"] == 3 and calls["POST /v1/rates"] == 1
     assert calls["GET /v1/labels"] == 2 * (2 + 2 + 1)   # buying, then finding: pages of 2 per batch
 
 
@@ -323,6 +433,24 @@ def test_references_no_batch_settles_are_looked_up_one_by_one(world, carrier, co
 
 
 # ---- the simulator's own answers ----
+
+def test_shipments_rated_in_bulk_are_read_back_one_by_one(world, sandbox, api, url, contract):
+    contract.attach(api)   # Cumplido rates one lane per request; the simulator still offers ShipEngine's bulk rating
+    shipments = [shipment_body(parcel(world, f"order-{6250 + i}-p1", to=CUSTOMERS[i])) for i in range(2)]
+    created = api.post(f"{url}/v1/shipments", json={"shipments": shipments}).json()["shipments"]
+    ids = [s["shipment_id"] for s in created]
+    carrier_ids = [c.carrier_id for c in world.carriers]
+
+    rated = api.post(f"{url}/v1/rates/bulk", json={"rate_options": {"carrier_ids": carrier_ids},
+                                                   "shipment_ids": [*ids, "se-1"]}).json()
+    read = [api.get(f"{url}/v1/shipments/{i}/rates").json() for i in ids]
+
+    assert [(r["shipment_id"], r["status"]) for r in rated] == [(ids[0], "completed"), (ids[1], "completed"),
+                                                                  ("se-1", "error")]
+    assert [len(r["rates"]) for r in read] == [sum(len(c.services) for c in world.carriers)] * 2
+    austin, albany = ({r["service_code"]: r["shipping_amount"]["amount"] for r in answer["rates"]} for answer in read)
+    assert all(albany[service] < austin[service] for service in albany)   # from Newark, Albany is the nearer
+
 
 def test_the_label_listing_is_paged_with_links(world, sandbox, carrier, api, url, contract):
     bought = book_all(carrier, world, [f"order-{6300 + i}-p1" for i in range(5)])
