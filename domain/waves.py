@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from config.world import Warehouse, WaveRules
+from config.world import Layout, Warehouse, WaveRules
 from domain.frames import FLOAT, INT, TEXT, TIME, conform
 from domain.routing_optimal import optimal_route
 
@@ -68,47 +68,44 @@ def plan_pick_waves(
     if picks.empty:
         return PlannedWaves(conform(pd.DataFrame(), WAVE_COLUMNS), conform(pd.DataFrame(), PICK_LINE_COLUMNS))
     by_id = {w.id: w for w in warehouses}
-    unknown = sorted(set(picks["warehouse_id"]) - set(by_id))
+    unknown = sorted(set(picks["warehouse_id"].unique()) - set(by_id))
     if unknown:
         raise ValueError(f"picks reference warehouses not in the world: {unknown}")
-    waves, lines = [], []
-    for wh_id, wh_picks in picks.groupby("warehouse_id", sort=True):
-        warehouse = by_id[wh_id]
-        cutoff = next_cutoff(warehouse, now)
-        rows_of = wh_picks.groupby("order_id", sort=False).indices
-        for batch in batch_orders(wh_picks, rules=rules):
-            rows = wh_picks.iloc[np.concatenate([rows_of[order_id] for order_id in batch])]
-            wave, wave_lines = _route_wave(rows, batch, warehouse, cutoff, now)
-            waves.append(wave)
-            lines.append(wave_lines)
+    plans = [_plan_warehouse(wh_picks, by_id[wh_id], rules=rules, now=now)
+             for wh_id, wh_picks in picks.groupby("warehouse_id", sort=True)]
     return PlannedWaves(
-        waves=conform(pd.DataFrame(waves), WAVE_COLUMNS),
-        pick_lines=conform(pd.concat(lines, ignore_index=True), PICK_LINE_COLUMNS),
+        waves=conform(pd.concat([waves for waves, _ in plans], ignore_index=True), WAVE_COLUMNS),
+        pick_lines=conform(pd.concat([lines for _, lines in plans], ignore_index=True), PICK_LINE_COLUMNS),
     )
 
 
-def batch_orders(picks: pd.DataFrame, *, rules: WaveRules) -> list[list[str]]:
-    """Order ids per wave, for one warehouse's picks (see the module docstring)."""
+def batch_orders(picks: pd.DataFrame, *, rules: WaveRules) -> pd.DataFrame:
+    """One row per order of one warehouse's picks, sorted by order_id: order_id, lines (its
+    number of pick lines) and wave (0 = the first to pick; see the module docstring)."""
     orders = picks.groupby("order_id", sort=True).agg(
         lines=("line_no", "size"), promised=("promised_by", "min"), aisle=("aisle", "mean"), y=("y", "mean"),
     ).reset_index()
     orders["day"] = pd.to_datetime(orders["promised"]).dt.normalize()
     day_rank = orders["day"].rank(method="dense").fillna(0).astype(int)
     snake = np.where(day_rank % 2 == 1, 1.0, -1.0)            # alternate direction day by day
-    orders = orders.assign(k_aisle=orders["aisle"] * snake, k_y=orders["y"] * snake)
-    orders = orders.sort_values(["day", "k_aisle", "k_y", "order_id"], kind="stable", na_position="last")
-    batches: list[list[str]] = []
-    current: list[str] = []
-    current_lines = 0
-    for order_id, n_lines in zip(orders["order_id"].tolist(), orders["lines"].tolist()):
-        if current and (len(current) >= rules.max_orders or current_lines + n_lines > rules.max_lines):
-            batches.append(current)
-            current, current_lines = [], 0
-        current.append(order_id)
-        current_lines += n_lines
-    if current:
-        batches.append(current)
-    return batches
+    line = orders.assign(k_aisle=orders["aisle"] * snake, k_y=orders["y"] * snake).sort_values(
+        ["day", "k_aisle", "k_y", "order_id"], kind="stable", na_position="last").index.to_numpy()  # positions
+    wave = np.empty(len(orders), dtype=np.int64)
+    wave[line] = _fill(orders["lines"].to_numpy()[line].tolist(), rules=rules)
+    return orders[["order_id", "lines"]].assign(wave=wave)
+
+
+def _fill(lines: list[int], *, rules: WaveRules) -> list[int]:
+    """Wave numbers of orders taken in line, each wave filled until either cap would be exceeded."""
+    waves: list[int] = []
+    wave = orders = wave_lines = 0
+    for n_lines in lines:
+        if orders and (orders >= rules.max_orders or wave_lines + n_lines > rules.max_lines):
+            wave, orders, wave_lines = wave + 1, 0, 0
+        waves.append(wave)
+        orders += 1
+        wave_lines += n_lines
+    return waves
 
 
 def wave_id(warehouse_id: str, cutoff: datetime, order_ids: Sequence[str]) -> str:
@@ -116,13 +113,56 @@ def wave_id(warehouse_id: str, cutoff: datetime, order_ids: Sequence[str]) -> st
     return f"{warehouse_id}-{cutoff:%Y%m%dT%H%M}-{digest}"
 
 
-def _route_wave(rows: pd.DataFrame, order_ids: list[str], warehouse: Warehouse, cutoff: datetime, now: datetime):
-    rows = rows.sort_values(["order_id", "line_no", "location_id"], kind="stable")
-    depth = rows["y"].to_numpy(dtype=float) - warehouse.layout.depot[1]
-    points = list(zip(rows["aisle"].astype(int).tolist(), depth.tolist()))
-    route = optimal_route(points, warehouse.layout)
-    wid = wave_id(warehouse.id, cutoff, order_ids)
-    walked = rows.iloc[list(route.order)].assign(wave_id=wid, seq=np.arange(1, len(rows) + 1))
-    wave = {"wave_id": wid, "warehouse_id": warehouse.id, "cutoff_at": cutoff, "order_count": len(order_ids),
-            "line_count": len(rows), "travel_distance": route.distance, "status": RELEASED, "created_at": now}
-    return wave, walked
+def _plan_warehouse(picks: pd.DataFrame, warehouse: Warehouse, *, rules: WaveRules,
+                    now: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(waves, pick lines) of one warehouse, the most urgent wave first. Works on whole columns
+    and plain lists: a DataFrame per wave (sorted, taken, assigned) cost more than routing it."""
+    cutoff = next_cutoff(warehouse, now)
+    orders = batch_orders(picks, rules=rules)
+    order_count = np.bincount(orders["wave"])
+    line_count = np.bincount(orders["wave"], weights=orders["lines"]).astype(np.int64)
+    ids = _wave_ids(orders, order_count, warehouse_id=warehouse.id, cutoff=cutoff)
+    rows = _wave_by_wave(picks, orders)
+    walk, distance = _walk(rows, line_count, warehouse.layout)
+    waves = pd.DataFrame({"wave_id": ids, "warehouse_id": warehouse.id, "cutoff_at": cutoff,
+                          "order_count": order_count, "line_count": line_count,
+                          "travel_distance": distance, "status": RELEASED, "created_at": now})
+    lines = rows.iloc[walk].assign(wave_id=np.repeat(np.array(ids, dtype=object), line_count),
+                                   seq=_numbered(line_count))
+    return waves, lines
+
+
+def _wave_ids(orders: pd.DataFrame, order_count: np.ndarray, *, warehouse_id: str, cutoff: datetime) -> list[str]:
+    by_wave = orders["order_id"].to_numpy()[np.argsort(orders["wave"].to_numpy(), kind="stable")].tolist()
+    ends = np.cumsum(order_count).tolist()
+    return [wave_id(warehouse_id, cutoff, by_wave[end - n:end]) for end, n in zip(ends, order_count.tolist())]
+
+
+def _wave_by_wave(picks: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+    """The picks wave after wave; within a wave by order_id, line_no and location_id (the
+    order its points are handed to the router in)."""
+    rows = picks.sort_values(["order_id", "line_no", "location_id"], kind="stable", ignore_index=True)
+    # sorted by order_id like `orders`, each order's rows are the next orders["lines"] rows
+    wave_of_row = np.repeat(orders["wave"].to_numpy(), orders["lines"].to_numpy())
+    return rows.take(np.argsort(wave_of_row, kind="stable"))
+
+
+def _walk(rows: pd.DataFrame, line_count: np.ndarray, layout: Layout) -> tuple[np.ndarray, list[float]]:
+    """Positions of `rows` in walking order, and the distance walked, for consecutive waves of
+    `line_count` rows each: every wave's shortest route (domain.routing_optimal)."""
+    aisles = rows["aisle"].astype(int).tolist()
+    depths = (rows["y"].to_numpy(dtype=float) - layout.depot[1]).tolist()
+    walk: list[int] = []
+    distance: list[float] = []
+    start = 0
+    for n in line_count.tolist():
+        route = optimal_route(list(zip(aisles[start:start + n], depths[start:start + n])), layout)
+        walk += [start + i for i in route.order]
+        distance.append(route.distance)
+        start += n
+    return np.array(walk, dtype=np.intp), distance
+
+
+def _numbered(sizes: np.ndarray) -> np.ndarray:
+    """1..n within each of consecutive runs of `sizes` rows."""
+    return np.arange(1, sizes.sum() + 1) - np.repeat(np.cumsum(sizes) - sizes, sizes)

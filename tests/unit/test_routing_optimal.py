@@ -78,6 +78,15 @@ def test_matches_the_brute_force_optimum_on_small_random_warehouses(seed):
     assert tour_length(points, route.order, layout) == pytest.approx(route.distance, abs=1e-6)
 
 
+def test_the_same_picks_in_another_layout_walk_that_layout():
+    # routes remember aisles by their picks' depths: an aisle of another length is another aisle
+    points = [(1, 2.0), (2, 2.0), (2, 5.0), (3, 4.0)]
+    short = Layout(aisles=3, bays=5, levels=1, aisle_spacing=2.0, bay_width=1.0)       # aisles 6 m long
+    assert optimal_route(points, LAYOUT).distance == pytest.approx(held_karp(points, LAYOUT))
+    assert optimal_route(points, short).distance == pytest.approx(held_karp(points, short))
+    assert optimal_route(points, LAYOUT).distance != optimal_route(points, short).distance
+
+
 layouts = st.builds(Layout, aisles=st.integers(1, 12), bays=st.integers(1, 20), levels=st.just(2),
                     aisle_spacing=st.floats(1.0, 5.0), bay_width=st.floats(0.5, 2.0))
 

@@ -5,11 +5,12 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.world import Layout, Warehouse, WaveRules
-from domain.routing import best_route
+from domain.routing import best_route, walking_distance
 from domain.routing_optimal import optimal_route
 from domain.waves import next_cutoff, plan_pick_waves
 from tests.unit.factories import T0, picks
@@ -64,6 +65,28 @@ def test_pick_lines_follow_walking_order(world):
     route = optimal_route(points, ewr.layout)
     assert route.order == tuple(range(len(points)))              # walking the seq order IS the shortest route
     assert out.waves["travel_distance"].iloc[0] == route.distance
+
+
+def test_every_wave_of_every_warehouse_walks_its_own_shortest_route(world):
+    rng = np.random.default_rng(11)
+    frames = []
+    for warehouse in world.warehouses:
+        slots = [(b.aisle, b.bay, b.level) for b in warehouse.bins]
+        rows = [(f"{warehouse.id}-o{i:03d}", no, slots[rng.integers(len(slots))])
+                for i in range(60) for no in range(1, 1 + int(rng.integers(1, 5)))]
+        frames.append(picks(warehouse, rows))
+    frame = pd.concat(frames, ignore_index=True).sample(frac=1, random_state=2)
+    out = plan(world, frame, rules=WaveRules(max_orders=5, max_lines=12))
+    located = out.pick_lines.merge(frame, on=["order_id", "line_no", "location_id"])
+    assert out.waves["warehouse_id"].nunique() == len(world.warehouses) and len(out.waves) > 3 * len(world.warehouses)
+    for wave in out.waves.itertuples():
+        walked = located[located["wave_id"] == wave.wave_id].sort_values("seq")
+        assert walked["seq"].tolist() == list(range(1, wave.line_count + 1))
+        layout = world.warehouse(wave.warehouse_id).layout
+        points = list(zip(walked["aisle"], walked["y"] - layout.depot[1]))
+        stops = [(1, 0.0), *points, (1, 0.0)]                                   # from the depot and back
+        walk = sum(walking_distance(a, b, layout) for a, b in zip(stops, stops[1:]))
+        assert walk == pytest.approx(wave.travel_distance) == optimal_route(points, layout).distance
 
 
 def test_waves_are_per_warehouse_and_target_its_next_cutoff(world):
