@@ -67,4 +67,6 @@ def _line_problems(line: OrderLine, known_skus: set[str]) -> list[str]:
 
 
 def _finite(value: Any) -> bool:
+    if type(value) is float or type(value) is int:     # the usual case, checked fast (a peak day: 500k checks)
+        return math.isfinite(value)
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -176,9 +176,9 @@ def cancel(_root, info, id: str):
 
 
 def orders_count(_root, info, query: str | None = None, limit: int | None = 10000):
-    from connectors.sandbox.shopify_graphql import matching_orders   # it imports this module
+    from connectors.sandbox.shopify_graphql import existing_matches   # it imports this module
 
-    count = len(matching_orders(info.context["shop"], info.context["now"], query=query))
+    count = len(existing_matches(info.context["shop"], info.context["now"], query=query))
     if limit is not None and count >= limit:
         return {"count": limit, "precision": "AT_LEAST"}
     return {"count": count, "precision": "EXACT"}

@@ -12,10 +12,10 @@ resolvers the GraphQL schema uses, the same DateTime serialisation): running gra
 costs ~1.4 ms, which a 100k-order export cannot afford. The sandbox serves `orders` only."""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+import orjson
 from graphql import (
     FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, GraphQLList, GraphQLNonNull,
     GraphQLSchema, InlineFragmentNode, OperationDefinitionNode, get_named_type, is_abstract_type, is_leaf_type,
@@ -99,7 +99,7 @@ class BulkQuery:
         for condition, field in self._flatten(type_, selections):
             name, key = field.name.value, (field.alias or field.name).value
             if name == "__typename":
-                entries.append((condition, key, lambda src, owner, pending: src.get("__typename")))
+                entries.append((condition, key, PLAIN if key == name else lambda src, owner, pending: src.get(name)))
                 continue
             parent = self.schema.type_map[next(iter(condition))] if condition and len(condition) == 1 else type_
             definition = parent.fields[name]
@@ -115,17 +115,19 @@ class BulkQuery:
             def children(src, owner, pending):
                 pending.append((build, items(src), src.get("id") or owner))
             return None, children
-        if is_leaf_type(get_named_type(definition.type)):
-            scalar = get_named_type(definition.type).name
-            read = (lambda src: resolve(src, None, **args)) if resolve else (lambda src: src.get(name))
-            if scalar == "DateTime":
-                return key, lambda src, owner, pending: _iso(read(src))
-            return key, lambda src, owner, pending: read(src)
-        inner = self._object(get_named_type(definition.type), field.selection_set.selections, depth)
         read = (lambda src: resolve(src, None, **args)) if resolve else (lambda src: src.get(name))
+        if is_leaf_type(get_named_type(definition.type)):
+            if get_named_type(definition.type).name == "DateTime":
+                return key, lambda src, owner, pending: _iso(read(src))
+            return key, PLAIN if resolve is None and key == name else lambda src, owner, pending: read(src)
+        inner = self._object(get_named_type(definition.type), field.selection_set.selections, depth)
         if _is_list(definition.type):
             return key, lambda src, owner, pending: [inner(v, v.get("id") or owner, pending) for v in read(src) or ()]
-        return key, lambda src, owner, pending: _maybe(inner, read(src), owner, pending)
+
+        def nested(src, owner, pending):
+            value = read(src) if resolve else src.get(name)
+            return None if value is None else inner(value, value.get("id") or owner, pending)
+        return key, nested
 
     def _flatten(self, type_, selections, condition=None):
         """(condition, field) for every field selected, fragments opened up."""
@@ -150,26 +152,30 @@ class BulkQuery:
     # --- writing the file ----------------------------------------------------------------
 
     def lines(self, roots: list[dict]) -> Iterator[bytes]:
-        """The JSONL lines for these top-level nodes: each followed by its children's lines."""
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        """The JSONL lines for these top-level nodes: each followed by its children's lines
+        (compact UTF-8 JSON, as Shopify writes them)."""
         for root in roots:
             pending: list = []
-            yield (dumps(self.build(root, root.get("id"), pending)) + "\n").encode()
-            yield from _children(pending, dumps)
+            yield orjson.dumps(self.build(root, root.get("id"), pending), option=orjson.OPT_APPEND_NEWLINE)
+            yield from _children(pending)
 
 
-def _children(pending: list, dumps) -> Iterator[bytes]:
+def _children(pending: list) -> Iterator[bytes]:
     for build, items, parent_id in pending:
         for item in items:
             deeper: list = []
             line = build(item, item.get("id") or parent_id, deeper)
             line["__parentId"] = parent_id
-            yield (dumps(line) + "\n").encode()
-            yield from _children(deeper, dumps)
+            yield orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+            if deeper:
+                yield from _children(deeper)
 
 
 def _fields(selection_set) -> list[FieldNode]:
     return [s for s in (selection_set.selections if selection_set else ()) if isinstance(s, FieldNode)]
+
+
+PLAIN = None      # the getter of a field read straight from the dict by its own name
 
 
 def _builder(entries: list) -> Build:
@@ -177,7 +183,9 @@ def _builder(entries: list) -> Build:
         out, typename = {}, src.get("__typename")
         for condition, key, get in entries:
             if condition is None or typename in condition:
-                if key is None:
+                if get is PLAIN:
+                    out[key] = src.get(key)
+                elif key is None:
                     get(src, owner, pending)
                 else:
                     out[key] = get(src, owner, pending)
@@ -196,9 +204,7 @@ def _items(resolve, name: str) -> Callable[[dict], list]:
     return lambda src: (resolve(src, None) or {}).get("nodes") or []
 
 
-def _maybe(build: Build, value, owner: str, pending: list):
-    return None if value is None else build(value, value.get("id") or owner, pending)
-
-
 def _iso(value):
-    return value.strftime(ISO) if isinstance(value, datetime) else value
+    """ISO's text of a DateTime, as value.strftime(ISO) writes it (isoformat's first 19 characters
+    are the same fields, and faster to get)."""
+    return value.isoformat()[:19] + "Z" if isinstance(value, datetime) else value

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+import orjson
 import requests
 
 from connectors.errors import PermanentApiError, TransientApiError
@@ -169,26 +170,35 @@ class ShopifyStorefront:
 
     def _complete_lines(self, nodes: list[dict]) -> None:
         """The page asks for 5 lines per order; fetch the rest for the bigger orders, several
-        orders per request (aliased), until every order's lines are complete."""
+        orders per request (aliased), round by round (gql.MORE_LINES_ROUNDS), until every order's
+        lines are complete."""
         def cut_short(node: dict) -> bool:
             return bool(((node.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage"))
 
         pending = [n for n in nodes if cut_short(n)]
+        rounds = iter(gql.MORE_LINES_ROUNDS)
         while pending:
-            for start in range(0, len(pending), gql.MORE_LINES_BATCH):
-                batch = pending[start:start + gql.MORE_LINES_BATCH]
-                variables = {}
-                for i, node in enumerate(batch):
-                    variables.update({f"id{i}": node["id"], f"after{i}": node["lineItems"]["pageInfo"]["endCursor"]})
-                answer = self._query("OrderLinesBatch", gql.more_lines_document(len(batch)), variables)
-                for i, node in enumerate(batch):
-                    more = (answer.get(f"o{i}") or {}).get("lineItems")
-                    if more is None:   # deleted between the page and this read: the next pull no longer sees it
-                        raise TransientApiError(VENDOR, f"order {node['id']} vanished while its lines were read; "
-                                                        "the next run reads the window again")
-                    node["lineItems"]["nodes"].extend(more["nodes"])
-                    node["lineItems"]["pageInfo"] = more["pageInfo"]
+            first, size = next(rounds, gql.MORE_LINES_ROUNDS[-1])
+            for start in range(0, len(pending), size):
+                self._more_lines(pending[start:start + size], first=first, most=size)
             pending = [n for n in pending if cut_short(n)]
+
+    def _more_lines(self, batch: list[dict], *, first: int, most: int) -> None:
+        """The next `first` lines of each order in the batch, by one aliased look-up. The document
+        has a few sizes only (gql.aliases_for; the last order is asked for again to fill it), so the
+        shop parses and validates a handful of documents, not one per batch size."""
+        aliases = gql.aliases_for(len(batch), most)
+        variables = {}
+        for i, node in enumerate(batch + batch[-1:] * (aliases - len(batch))):
+            variables.update({f"id{i}": node["id"], f"after{i}": node["lineItems"]["pageInfo"]["endCursor"]})
+        answer = self._query("OrderLinesBatch", gql.more_lines_document(aliases, first), variables)
+        for i, node in enumerate(batch):
+            more = (answer.get(f"o{i}") or {}).get("lineItems")
+            if more is None:   # deleted between the page and this read: the next pull no longer sees it
+                raise TransientApiError(VENDOR, f"order {node['id']} vanished while its lines were read; "
+                                                "the next run reads the window again")
+            node["lineItems"]["nodes"].extend(more["nodes"])
+            node["lineItems"]["pageInfo"] = more["pageInfo"]
 
     def _attach_returns(self, nodes: list[dict]) -> None:
         for start in range(0, len(nodes), gql.RETURNS_BATCH):
@@ -258,7 +268,7 @@ class ShopifyStorefront:
                 raise PermanentApiError(VENDOR, f"{hint} ({exc.message})" if hint else exc.message,
                                         status=exc.status) from None
             try:
-                return response.json()
+                return orjson.loads(response.content)
             except ValueError:
                 if not reread or attempt == self.max_retries:
                     raise TransientApiError(VENDOR, f"unreadable answer ({len(response.content)} bytes, "

@@ -1,17 +1,22 @@
 """The order repository: re-pulls never reset state; transitions write one event each."""
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
+
 import pandas as pd
 from sqlalchemy import select
 
 from domain import states
-from domain.orders import ValidatedOrders
+from domain.orders import ValidatedOrders, to_json
 from warehouse.bulk import read_frame, upsert
 from warehouse.orders import (
     insert_pulled,
     known_skus,
     orders_in,
+    payload_text,
     record_events,
+    stored_payloads,
     transition,
 )
 from warehouse.schema import fulfillment_events, order_lines, orders, quarantine, stock
@@ -125,3 +130,22 @@ def test_known_skus_are_the_skus_in_stock(engine):
         upsert(conn, stock, pd.DataFrame({"sku": ["A", "A", "B"], "location_id": ["L1", "L2", "L1"],
                                           "warehouse_id": "EWR", "on_hand": [0, 1, 2]}))
         assert known_skus(conn) == {"A", "B"}
+
+
+def test_payloads_are_stored_as_the_json_the_stdlib_would_write():
+    payload = {"id": "gid://shopify/Order/1", "name": "Zoë", "at": datetime(2026, 11, 26, 9, tzinfo=timezone.utc),
+               7: [1.5, None, True], "nested": {"amount": "12.50"}}
+    text = payload_text(payload)
+    assert json.loads(text) == json.loads(to_json(payload))      # same content; only whitespace differs
+    assert "Zoë" in text and json.loads(text)["at"] == "2026-11-26 09:00:00+00:00"
+    assert payload_text(2 ** 70) == to_json(2 ** 70)              # what orjson refuses, the stdlib writes
+
+
+def test_stored_payloads_are_read_back_for_the_orders_stored(engine, order_frames):
+    pulled = batch(order_frames, {"1": [("SKU-1", 1)], "2": [("SKU-1", 1)]})
+    pulled.orders["raw"] = [payload_text({"id": "1", "lines": [1, 2]}), '{"id": "2"}']   # the second by json
+    with engine.begin() as conn:
+        insert_pulled(conn, pulled, flow_run_id=None)
+        assert stored_payloads(conn, ["shop:1", "shop:2", "shop:9"]) == {
+            "shop:1": {"id": "1", "lines": [1, 2]}, "shop:2": {"id": "2"}}
+        assert stored_payloads(conn, []) == {}

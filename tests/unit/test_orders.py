@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 
 from domain import states
-from domain.orders import validate_orders
+from domain.records import ChannelOrder
+from domain.orders import unchanged_orders, validate_orders
 from tests.unit.factories import T0, address, channel_order, malformed, order_line
 
 NOW = datetime(2026, 11, 26, 10, 0)
@@ -106,3 +107,57 @@ def test_aware_timestamps_are_stored_as_naive_utc(world, known_skus):
 def test_the_same_order_from_two_channels_is_two_orders(world, known_skus):
     out = validate([channel_order("14"), channel_order("14", channel="shopify-outlet")], world, known_skus)
     assert sorted(out.orders["order_id"]) == ["shopify-main:14", "shopify-outlet:14"]
+
+
+# --- re-reads: what the store touched without changing what we read ------------------------------
+
+def shopify_payload(updated_at: str, **changes) -> dict:
+    return {"id": "gid://shopify/Order/1", "createdAt": "2026-11-26T09:00:00Z", "updatedAt": updated_at,
+            "cancelledAt": None, "totalRefundedSet": {"shopMoney": {"amount": "0.00", "currencyCode": "USD"}},
+            "lineItems": {"nodes": [{"id": "gid://shopify/LineItem/1", "sku": "SKU-00001", "quantity": 1}]},
+            **changes}
+
+
+def re_read(updated_at: datetime, **changes) -> ChannelOrder:
+    return channel_order("1", updated_at=updated_at.replace(tzinfo=timezone.utc),
+                         raw=shopify_payload(updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"), **changes))
+
+
+STORED = {"shopify-main:1": shopify_payload("2026-11-26T09:00:00Z")}
+
+
+def test_an_order_our_push_touched_is_unchanged_but_for_its_update_time():
+    pushed = re_read(T0 + timedelta(hours=3))
+    assert unchanged_orders([pushed], stored=STORED) == {"shopify-main:1"}
+    assert unchanged_orders([re_read(T0)], stored=STORED) == {"shopify-main:1"}    # read again as it was
+
+
+def test_a_cancellation_a_refund_or_an_edit_is_a_change():
+    later = T0 + timedelta(hours=3)
+    cancelled = re_read(later, cancelledAt="2026-11-26T12:00:00Z")
+    refunded = re_read(later, totalRefundedSet={"shopMoney": {"amount": "5.00", "currencyCode": "USD"}})
+    edited = re_read(later, lineItems={"nodes": []})
+    returned = re_read(later, returns={"nodes": [{"id": "gid://shopify/Return/1"}]})
+    assert unchanged_orders([cancelled, refunded, edited, returned], stored=STORED) == set()
+
+
+def test_only_the_update_time_may_differ():
+    moved = re_read(T0 + timedelta(hours=3), createdAt="2026-11-26T10:00:00Z")   # another time moved
+    assert unchanged_orders([moved], stored=STORED) == set()
+
+
+def test_orders_not_stored_and_unreadable_records_are_never_unchanged():
+    assert unchanged_orders([channel_order("2"), malformed("1")], stored=STORED) == set()
+
+
+def test_the_latest_version_in_the_batch_is_the_one_compared():
+    touched = re_read(T0 + timedelta(hours=3))
+    cancelled = re_read(T0 + timedelta(hours=4), cancelledAt="2026-11-26T13:00:00Z")
+    assert unchanged_orders([cancelled, touched], stored=STORED) == set()
+    assert unchanged_orders([touched, re_read(T0 + timedelta(hours=1))], stored=STORED) == {"shopify-main:1"}
+
+
+def test_raw_is_written_by_the_encoder_given(world, known_skus):
+    out = validate_orders([channel_order("15"), malformed("x-2")], world=world, known_skus=known_skus,
+                          ingested_at=NOW, as_text=lambda raw: json.dumps(raw, separators=(",", ":")))
+    assert out.orders["raw"].tolist() == ['{"id":"15"}'] and out.quarantined["raw"].tolist() == ['"{oops"']
