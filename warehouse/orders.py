@@ -15,11 +15,11 @@ from typing import Any
 
 import orjson
 import pandas as pd
-from sqlalchemy import Connection, Engine, false, select, text
+from sqlalchemy import Connection, DateTime, Engine, String, false, func, literal, select, text
 from sqlalchemy.exc import DBAPIError
 
 from domain.orders import ValidatedOrders, to_json
-from warehouse.bulk import read_frame, read_in, update_rows, upsert
+from warehouse.bulk import STAGE_ABOVE, insert_for, prepare, read_frame, read_in, staged, update_rows, upsert
 from warehouse.schema import fulfillment_events, order_lines, orders, quarantine, stock
 
 EVENT_KEYS = ["order_id", "event", "at"]
@@ -121,6 +121,8 @@ def transition(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_ru
     if changes.empty:
         return 0
     changes = changes.drop_duplicates("order_id", keep="last")
+    if conn.dialect.name == "postgresql" and len(changes) > STAGE_ABOVE:
+        return _transition_staged(conn, changes, at=at, flow_run_id=flow_run_id)
     current = _lock_statuses(conn, changes["order_id"])
     merged = changes.merge(current, on="order_id", suffixes=("", "_now"))
     moving = merged[merged["status"] != merged["status_now"]]
@@ -134,6 +136,31 @@ def transition(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_ru
     record_events(conn, pd.DataFrame({"order_id": moving["order_id"], "event": moving["status"],
                                       "at": at, "detail": reason}), flow_run_id=flow_run_id)
     return len(moving)
+
+
+def _transition_staged(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_run_id: str | None) -> int:
+    """transition on PostgreSQL for many orders, without the rows coming back to Python: the
+    changes are staged, the orders locked in order_id order (as _lock_statuses does, so runs
+    that move overlapping orders queue instead of deadlocking), then one statement updates the
+    orders whose status differs and appends their events."""
+    columns = ["order_id", "status", *(c for c in ("hold_reason", "warehouse_id") if c in changes)]
+    with staged(conn, orders, prepare(orders, changes[columns])) as wanted:
+        locked = (select(orders.c.order_id).where(orders.c.order_id.in_(select(wanted.c.order_id)))
+                  .order_by(orders.c.order_id).with_for_update())
+        conn.execute(select(func.count()).select_from(locked.subquery()))
+        values = {"status": wanted.c.status, "status_at": at,
+                  "hold_reason": wanted.c.hold_reason if "hold_reason" in changes else None}
+        if "warehouse_id" in changes:
+            values["warehouse_id"] = wanted.c.warehouse_id
+        moved = (orders.update().values(values)
+                 .where(orders.c.order_id == wanted.c.order_id, orders.c.status != wanted.c.status)
+                 .returning(orders.c.order_id, orders.c.status, orders.c.hold_reason).cte("moved"))
+        events = (insert_for(conn, fulfillment_events)
+                  .from_select(["order_id", "event", "at", "flow_run_id", "detail"],
+                               select(moved.c.order_id, moved.c.status, literal(at, DateTime),
+                                      literal(flow_run_id, String), moved.c.hold_reason))
+                  .on_conflict_do_nothing(index_elements=EVENT_KEYS).cte("logged"))
+        return conn.execute(select(func.count()).select_from(moved).add_cte(events)).scalar_one()
 
 
 def _lock_statuses(conn: Connection, order_ids: pd.Series) -> pd.DataFrame:

@@ -149,3 +149,28 @@ def test_stored_payloads_are_read_back_for_the_orders_stored(engine, order_frame
         assert stored_payloads(conn, ["shop:1", "shop:2", "shop:9"]) == {
             "shop:1": {"id": "1", "lines": [1, 2]}, "shop:2": {"id": "2"}}
         assert stored_payloads(conn, []) == {}
+
+
+def test_a_transition_of_many_orders_moves_each_once_with_its_event(engine, order_frames):
+    """Past STAGE_ABOVE orders PostgreSQL moves them in one staged statement: the same rules."""
+    specs = {str(i): [("SKU-1", 1)] for i in range(250)}
+    with engine.begin() as conn:
+        insert_pulled(conn, batch(order_frames, specs), flow_run_id=None)
+    ids = [f"shop:{i}" for i in range(250)]
+    moves = pd.DataFrame({"order_id": [*ids, "shop:unknown"],
+                          "status": [states.ON_HOLD if i % 2 else states.RESERVED for i in range(250)] + [states.RESERVED],
+                          "hold_reason": [f"reason {i}" if i % 2 else None for i in range(250)] + [None],
+                          "warehouse_id": [None if i % 2 else "EWR" for i in range(250)] + ["EWR"]})
+    for expected in (250, 0):
+        with engine.begin() as conn:
+            assert transition(conn, moves, at=T1, flow_run_id="run-9") == expected
+    with engine.begin() as conn:    # leaving the hold clears its reason, and keeps the warehouse
+        assert transition(conn, pd.DataFrame({"order_id": ids, "status": states.WAVED}), at=T1, flow_run_id=None) == 250
+        stored = read_frame(conn, select(orders).order_by(orders.c.order_id))
+    assert (stored["status"] == states.WAVED).all() and stored["hold_reason"].isna().all()
+    assert stored.set_index("order_id").loc["shop:2", "warehouse_id"] == "EWR"
+    got = events(engine)
+    moved = got[got["flow_run_id"] == "run-9"]
+    assert len(moved) == 250 and set(moved["order_id"]) == set(ids)
+    assert moved.set_index("order_id").loc["shop:3", "detail"] == "reason 3"
+    assert (got["event"] == states.WAVED).sum() == 250
