@@ -2,11 +2,11 @@
 
 Every function works inside the caller's transaction (`with engine.begin() as conn:`).
 PostgreSQL loads rows with COPY into a temporary table and applies them with one set-based
-statement (the fastest path measured, see DESIGN.md); SQLite uses one executemany.
+statement (the fastest path measured, see DESIGN.md); SQLite uses one executemany. Reads
+build frames a column at a time; `read_in` sends its keys as one array on PostgreSQL.
 """
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from collections.abc import Iterator, Sequence
@@ -15,10 +15,12 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
-    Boolean, Connection, Date, DateTime, Float, Integer, Numeric, Table, bindparam, column,
-    false, or_, select, table as lightweight_table, text,
+    Boolean, Connection, Date, DateTime, Float, Integer, Numeric, Table, any_, bindparam, column,
+    false, func, or_, select, table as lightweight_table, text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+
+from warehouse.copy_text import copy_chunks
 
 IN_CHUNK = 900  # below SQLite's historic 999 bound-parameter limit
 # Small frames skip the temporary table on PostgreSQL: creating, filling and dropping one
@@ -26,6 +28,9 @@ IN_CHUNK = 900  # below SQLite's historic 999 bound-parameter limit
 # up to a few hundred rows; an executemany UPDATE (one round trip per row) up to ~10.
 STAGE_ABOVE = 200
 STAGE_UPDATES_ABOVE = 10
+# Rows per COPY statement: bounds the text held in memory at once (an order's raw JSON is
+# large); 100k orders load no slower in chunks of 5k than in one statement.
+COPY_ROWS = 5_000
 
 
 def insert_for(conn: Connection, table: Table):
@@ -110,22 +115,36 @@ def read_frame(conn: Connection, statement) -> pd.DataFrame:
     keeps its columns and dtypes."""
     result = conn.execute(statement)
     names = list(result.keys())
-    frame = pd.DataFrame(result.fetchall(), columns=names)
+    rows = result.fetchall()
     kinds = getattr(statement, "selected_columns", None)
     types = [c.type for c in kinds] if kinds is not None else [None] * len(names)
-    for position, sql_type in enumerate(types):
-        frame.isetitem(position, _typed(frame.iloc[:, position], sql_type))
+    # Built a column at a time: pandas turning row tuples into columns (nested_data_to_arrays)
+    # cost more than the query at 100k rows. Each column infers its dtype as the rows did.
+    columns = zip(*rows) if rows else ([] for _ in names)
+    frame = pd.DataFrame({position: _typed(pd.Series(values, dtype=None if rows else object), sql_type)
+                          for position, (values, sql_type) in enumerate(zip(columns, types))})
+    frame.columns = names
     return frame
 
 
 def read_in(conn: Connection, statement, key, values, *, chunk: int = IN_CHUNK) -> pd.DataFrame:
-    """read_frame of `statement WHERE key IN values`, chunked below the bind-parameter limit.
-    Values are sorted so that a statement ordered by `key` (e.g. FOR UPDATE) still visits
-    rows in one global key order across chunks."""
+    """read_frame of `statement WHERE key IN values`. PostgreSQL: one statement whatever the
+    count, the values bound as one array (`key = ANY(:values)`). SQLite: chunked below its
+    bind-parameter limit; values are sorted so that a statement ordered by `key` (e.g. FOR
+    UPDATE) still visits rows in one global key order across chunks."""
     values = sorted(set(values))
+    if not values:
+        return read_frame(conn, statement.where(false()))
+    if conn.dialect.name == "postgresql":
+        return read_frame(conn, statement.where(key == any_(array_of(values, key.type))))
     parts = [read_frame(conn, statement.where(key.in_(values[i:i + chunk])))
              for i in range(0, len(values), chunk)]
-    return pd.concat(parts, ignore_index=True) if parts else read_frame(conn, statement.where(false()))
+    return pd.concat(parts, ignore_index=True)
+
+
+def array_of(values: list, item_type):
+    """PostgreSQL: a list bound as one array parameter (psycopg2 sends it as one literal)."""
+    return bindparam(None, values, type_=postgresql.ARRAY(item_type))
 
 
 def _typed(series: pd.Series, sql_type) -> pd.Series:
@@ -216,27 +235,23 @@ def staged(conn: Connection, table: Table, frame: pd.DataFrame) -> Iterator:
     conn.execute(text(f"DROP TABLE {name}"))
 
 
+def unnested(frame: pd.DataFrame, types: dict, *, name: str):
+    """The frame's columns (`types`: column -> SQL type) as rows to select or join from:
+    `unnest(:array, …) AS name(columns)`, one array parameter per column. Set-based like
+    `staged`, without a temporary table: for frames of up to a few thousand rows."""
+    arrays = [bindparam(f"{name}_{c}", frame[c].tolist(), type_=postgresql.ARRAY(t)) for c, t in types.items()]
+    return func.unnest(*arrays).table_valued(*types).render_derived(name=name)
+
+
 def copy_into(conn: Connection, table_name: str, frame: pd.DataFrame) -> None:
-    """COPY a frame (already prepared) into a table through the connection's psycopg2 cursor."""
-    null = _null_marker(frame)
-    # Every field quoted: a quoted "\." is data (not end-of-copy) and FORCE_NULL turns only
-    # the marker back into NULL, so empty strings stay empty strings.
-    payload = frame.to_csv(index=False, header=False, na_rep=null, quoting=csv.QUOTE_ALL,
-                           date_format="%Y-%m-%d %H:%M:%S.%f")
+    """COPY a frame (already prepared) into a table through the connection's psycopg2 cursor,
+    in COPY's text format (warehouse.copy_text), COPY_ROWS rows per statement."""
     quote = conn.dialect.identifier_preparer.quote
     columns = ", ".join(quote(c) for c in frame.columns)
-    sql = (f"COPY {quote(table_name)} ({columns}) FROM STDIN WITH "
-           f"(FORMAT csv, NULL '{null}', FORCE_NULL ({columns}))")
+    sql = f"COPY {quote(table_name)} ({columns}) FROM STDIN"
     with conn.connection.driver_connection.cursor() as cursor:
-        cursor.copy_expert(sql, io.StringIO(payload))
-
-
-def _null_marker(frame: pd.DataFrame) -> str:
-    marker = r"\N"
-    strings = frame.select_dtypes(exclude=["number", "datetime", "bool"])
-    while strings.isin([marker]).any().any():  # a real value equal to the marker: pick another
-        marker = rf"\N{uuid.uuid4().hex[:6]}"
-    return marker
+        for chunk in copy_chunks(frame, rows=COPY_ROWS):
+            cursor.copy_expert(sql, io.StringIO(chunk))
 
 
 def _quoted_table(conn: Connection, table: Table) -> str:

@@ -1,14 +1,16 @@
 """Bulk upserts, updates and typed reads behave the same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 import warehouse.bulk as bulk
-from warehouse.bulk import read_frame, replace_table, update_rows, upsert
-from warehouse.schema import mart_fulfillment_daily, quarantine, return_lines, stock
+from warehouse.bulk import read_frame, read_in, replace_table, update_rows, upsert
+from warehouse.schema import fct_order_fulfillment, mart_fulfillment_daily, quarantine, return_lines, stock
 
 T0 = pd.Timestamp("2026-11-26 09:00")
 
@@ -138,3 +140,78 @@ def test_replace_table_swaps_every_row(engine):
         got = read_frame(conn, select(mart_fulfillment_daily))
     assert got["channel"].tolist() == ["c"] and got["revenue"].tolist() == [99.99]
     assert got["on_time_pct"].isna().all() and got["day"][0] == pd.Timestamp("2026-11-26")
+
+
+def test_text_survives_copy_escapes_across_chunks(engine, monkeypatch):
+    monkeypatch.setattr(bulk, "COPY_ROWS", 2)   # several COPY statements, rows split between them
+    awkward = ["tab\there", "back\\slash\\", "\\.", "\\.\nafter", "cr\rlf\r\n", r"\N", r"\\N", "", "NULL", "'\"",
+               "naïve ☃ 🚚"]
+    raw = json.dumps({"note": "a\tb\\c\n", "lines": [{"sku": "SKU-1", "title": "Mug \"XL\""}] * 500})
+    frame = pd.DataFrame({
+        "source": "shop", "stream": "orders", "external_id": [f"{i:02d}" for i in range(len(awkward))],
+        "reason": awkward, "raw": raw, "first_seen_at": T0 + pd.to_timedelta(np.arange(len(awkward)) * 7, unit="us"),
+        "last_seen_at": T0, "resolved_at": [pd.NaT, T0] * 5 + [None],
+    })
+    with engine.begin() as conn:
+        assert upsert(conn, quarantine, frame) == len(awkward)
+        got = read_frame(conn, select(quarantine).order_by(quarantine.c.external_id))
+    assert got["reason"].tolist() == awkward and set(got["raw"]) == {raw}
+    assert got["first_seen_at"].tolist() == frame["first_seen_at"].tolist()          # microseconds kept
+    assert got["resolved_at"].isna().tolist() == [True, False] * 5 + [True]
+
+
+def test_numbers_booleans_and_nulls_survive_a_table_replace(engine):
+    row = {"order_id": "shop:1", "channel": "shop", "warehouse_id": None, "carrier": None, "service": None,
+           "shipping_method": "standard", "status": "shipped", "hold_reason": "", "placed_at": T0,
+           "payment_verified_at": pd.NaT, "reserved_at": None, "waved_at": pd.NaT, "label_booked_at": pd.NaT,
+           "shipped_at": T0 + pd.Timedelta(microseconds=1), "delivered_at": pd.NaT, "promised_by": T0,
+           "order_total": 1234567.89, "label_cost": np.nan, "is_shipped": True, "is_delivered": False,
+           "is_on_time": pd.NA, "click_to_ship_hours": 1 / 3, "cycle_time_hours": 1e-9, "has_return": False,
+           "refund_amount": 0.0, "refreshed_at": T0}
+    frame = pd.DataFrame([row, row | {"order_id": "shop:2", "is_on_time": True, "label_cost": 0.1,
+                                      "click_to_ship_hours": 2.5e6, "cycle_time_hours": -0.0}])
+    with engine.begin() as conn:
+        assert replace_table(conn, fct_order_fulfillment, frame) == 2
+        got = read_frame(conn, select(fct_order_fulfillment).order_by(fct_order_fulfillment.c.order_id))
+    assert got["click_to_ship_hours"].tolist() == [1 / 3, 2.5e6] and got["cycle_time_hours"].tolist() == [1e-9, 0.0]
+    assert got["order_total"].tolist() == [1234567.89] * 2 and got["label_cost"].isna().tolist() == [True, False]
+    assert got["is_on_time"].isna().tolist() == [True, False] and got["is_on_time"][1]
+    assert got["is_shipped"].tolist() == [True, True] and got["hold_reason"].tolist() == ["", ""]
+    assert got["warehouse_id"].isna().all() and got["shipped_at"][0] == T0 + pd.Timedelta(microseconds=1)
+
+
+def test_a_read_types_each_column_from_the_statement(engine):
+    frame = pd.DataFrame({
+        "return_id": ["r1", "r2"], "line_no": 1, "order_line_no": 1, "sku": "SKU-1", "quantity": [1, 2],
+        "reason": "DEFECTIVE", "unit_price": [9.99, 5.0], "condition": ["sellable", None], "disposition": None,
+        "location_id": None,
+    })
+    with engine.begin() as conn:
+        upsert(conn, return_lines, frame)
+        got = read_frame(conn, select(return_lines).order_by(return_lines.c.return_id))
+        stamps = read_frame(conn, select(quarantine.c.first_seen_at, quarantine.c.resolved_at))
+    kinds = got.dtypes.astype(str).to_dict()
+    assert (kinds["line_no"], kinds["quantity"], kinds["unit_price"], kinds["condition"]) == (
+        "int64", "int64", "float64", "str")
+    assert got["condition"].isna().tolist() == [False, True] and got["disposition"].isna().all()
+    assert stamps.dtypes.astype(str).tolist() == ["datetime64[us]", "datetime64[us]"]
+
+
+def test_read_in_is_one_statement_on_postgresql_and_chunks_on_sqlite(engine):
+    with engine.begin() as conn:
+        upsert(conn, stock, stock_frame(n=7))
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.connect() as conn:
+            wanted = ["SKU-6", "SKU-1", "SKU-4", "SKU-1", "SKU-0", "SKU-9"]
+            got = read_in(conn, select(stock.c.sku).order_by(stock.c.sku), stock.c.sku, wanted, chunk=2)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert got["sku"].tolist() == ["SKU-0", "SKU-1", "SKU-4", "SKU-6"]
+    assert len(statements) == (1 if engine.dialect.name == "postgresql" else 3)

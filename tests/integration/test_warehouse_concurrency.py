@@ -135,3 +135,54 @@ def test_three_processes_never_oversell(db_url, contested):
 def test_two_sqlite_threads_never_oversell(db_url, contested):
     assert sum(run_threads(db_url, 2)) == 90
     assert_never_oversold(contested, expected_orders=90)
+
+
+def consume_while_reserving(url: str, gate, reservers_done: threading.Event, batch: int = 3) -> int:
+    """A booking worker: consume the reservations of a few reserved orders per transaction
+    while other workers are still reserving, until they are done and nothing active is left."""
+    from warehouse.db import make_engine
+    from warehouse.stock import consume_reservations
+
+    engine, consumed = make_engine(url), 0
+    gate.wait(timeout=60)
+    try:
+        while True:
+            finished = reservers_done.is_set()
+            with engine.begin() as conn:
+                held = conn.execute(select(reservations.c.order_id).where(reservations.c.status == "active")
+                                    .distinct().order_by(reservations.c.order_id.desc()).limit(batch)).scalars().all()
+                consumed += consume_reservations(conn, held, now=NOW)
+            if finished and not held:
+                return consumed
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", POSTGRES_ONLY, indirect=True)
+def test_consuming_while_reserving_keeps_every_bin_balanced(db_url, contested):
+    gate, reservers_done, errors = threading.Barrier(3), threading.Event(), []
+
+    def guarded(work):
+        try:
+            work()
+        except BaseException as exc:  # surfaced below: a thread's exception would vanish
+            errors.append(exc)
+
+    reservers = [threading.Thread(target=guarded, args=(lambda: reserve_until_done(db_url, gate),))
+                 for _ in range(2)]
+    booker = threading.Thread(target=guarded, args=(
+        lambda: consume_while_reserving(db_url, gate, reservers_done),))
+    for t in [*reservers, booker]:
+        t.start()
+    for t in reservers:
+        t.join(timeout=60)
+    reservers_done.set()
+    booker.join(timeout=60)
+    assert not errors, errors
+    with contested.connect() as conn:
+        shelves = read_frame(conn, select(stock)).set_index(["sku", "location_id"])
+        taken = read_frame(conn, select(reservations))
+    per_bin = taken.groupby(["status", "sku", "location_id"])["quantity"].sum()
+    assert set(taken["status"]) == {"consumed"}                                  # every reservation booked
+    assert shelves["reserved"].eq(0).all()
+    assert shelves["on_hand"].eq(3 - per_bin["consumed"].reindex(shelves.index, fill_value=0)).all()

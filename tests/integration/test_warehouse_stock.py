@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 
 import warehouse.stock as stock_repo
@@ -204,3 +204,42 @@ def test_a_cancelled_order_puts_its_stock_back_and_closes_its_backorders(engine,
     assert set(shop.read(backorders)["status"]) == {"cancelled"}
     events = shop.read(fulfillment_events)
     assert (events["event"] == states.CANCELLED).sum() == 2
+
+
+def test_restock_adds_to_a_bin_and_opens_missing_ones(engine, shop):
+    shop.stock([("SKU-1", BIN_1, "EWR", 2)])
+    arrivals = pd.DataFrame({"sku": ["SKU-2", "SKU-1", "SKU-1"], "location_id": [BIN_2, BIN_1, BIN_1],
+                             "warehouse_id": "EWR", "quantity": [4, 1, 2]})
+    with engine.begin() as conn:
+        assert restock(conn, arrivals) == 2
+    got = shop.read(stock)
+    assert got[["sku", "location_id", "on_hand", "reserved"]].values.tolist() == [
+        ["SKU-1", BIN_1, 5, 0], ["SKU-2", BIN_2, 4, 0]]
+
+
+def test_stock_moves_in_one_statement_per_change_on_postgresql(engine, shop):
+    """Set-based on PostgreSQL (one UPDATE … FROM unnest per reservation, consumption, release,
+    restock), an executemany on SQLite; the totals are the same either way."""
+    bins = [(f"SKU-{i}", BIN_1 if i % 2 else BIN_2, "EWR", 5) for i in range(6)]
+    shop.stock(bins)
+    shop.place({f"O{i}": [(f"SKU-{i}", 2), (f"SKU-{(i + 1) % 6}", 1)] for i in range(6)})
+    writes = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith(("UPDATE stock", "INSERT INTO stock")):
+            writes.append(executemany)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        shop.reserve()
+        with engine.begin() as conn:
+            consume_reservations(conn, ["shop:O0", "shop:O1", "shop:O2"], now=NOW)
+            stock_repo.release_orders(conn, ["shop:O3", "shop:O4"])
+            restock(conn, pd.DataFrame({"sku": ["SKU-0", "SKU-1"], "location_id": [BIN_2, BIN_1],
+                                        "warehouse_id": "EWR", "quantity": 1}))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert writes == ([False] * 4 if engine.dialect.name == "postgresql" else [True] * 4)
+    got = shop.read(stock).set_index("sku")
+    assert got["reserved"].tolist() == [1, 0, 0, 0, 0, 2]                    # O5 still holds SKU-5 x2, SKU-0 x1
+    assert got["on_hand"].tolist() == [4, 3, 2, 4, 5, 5]                     # O0-O2 left, two arrived
