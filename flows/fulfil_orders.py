@@ -12,6 +12,7 @@ from config.world import World
 from domain.partitions import Partition, cell_lock_key
 from flows.stages import finish, outcome
 from tasks.book_carriers import book_carriers
+from tasks.collector import startup_objects_frozen
 from tasks.plan_pick_waves import plan_pick_waves
 from tasks.prepare_warehouse import prepare_warehouse
 from tasks.pull_orders import pull_orders
@@ -81,6 +82,13 @@ def fulfil_orders(as_of: datetime | None = None, channels: list[str] | None = No
     part = checked_partition(channels, warehouses, known)
     floor = {"channels": listed(part.channels), "warehouses": listed(part.warehouses)}
     prepare_warehouse(as_of)
+    with startup_objects_frozen():
+        results, failures = stages(as_of, part, floor, known)
+    return finish("fulfil-orders-summary", results, failures, as_of=as_of)
+
+
+def stages(as_of: datetime, part: Partition, floor: dict, known: dict) -> tuple[dict, list]:
+    """The stages of one cycle, each outcome recorded; returns (results, failures)."""
     results, failures = {}, []
     if part.runs_intake:
         selected = floor["channels"] or known["channels"]
@@ -97,4 +105,4 @@ def fulfil_orders(as_of: datetime | None = None, channels: list[str] | None = No
         outcome(book_carriers.name, book_carriers(as_of, **floor, return_state=True), results, failures)
         outcome(push_fulfillments.name, push_fulfillments(as_of, **floor, budget_seconds=budget, return_state=True),
                 results, failures)
-    return finish("fulfil-orders-summary", results, failures, as_of=as_of)
+    return results, failures

@@ -3,13 +3,18 @@
 Every parcel of the run is quoted first, in one quote_many (parcels of one lane share a quote,
 so a lane is quoted once per run, not once per chunk it appears in); then parcels go to the
 carrier a chunk at a time (one warehouse per chunk, most urgent first): choose_rates, intent
-rows for exactly the parcels being bought, buy_labels, one commit. A crash loses at most the
-chunk in flight; its intents are what the next run looks up first (find_labels), before it
-quotes anything again."""
+rows for exactly the parcels being bought, buy_labels, one commit. BOOKERS chunks are in flight
+at once, each in its own transaction, so that the carrier's work on one overlaps the warehouse
+writes of another (chunks hold different orders; stock rows are locked in key order, so they
+queue, never deadlock). A crash loses at most the chunks in flight; their intents are what the
+next run looks up first (find_labels), before it quotes anything again."""
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pandas as pd
@@ -22,6 +27,7 @@ from domain.keys import idempotency_key
 from domain.rates import choose_rates, transit_budget
 from domain.records import Address, Label, ParcelRequest, Rate
 from domain.waves import next_cutoff
+from tasks.collector import collector_paused
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.resources import resources
 from warehouse.shipments import (
@@ -30,6 +36,7 @@ from warehouse.shipments import (
 
 log = logging.getLogger(__name__)
 CHUNK = 500   # parcels per round (quote, intents, one carrier batch, one commit): what a crash can leave open
+BOOKERS = 3   # chunks in flight: the carrier, the warehouse and this process each busy with one
 QUOTE_COLUMNS = ["shipment_id", "rate_id", "carrier", "service", "amount", "currency", "transit_days"]
 LABEL_COLUMNS = ["idempotency_key", "carrier", "service", "rate_amount", "currency", "label_ref", "tracking_number"]
 ROW_COLUMNS = ["shipment_id", "order_id", "warehouse_id", "promised_by"]
@@ -129,18 +136,53 @@ def book_chunk(carrier: Carrier, rows: pd.DataFrame, parcels: dict[str, ParcelRe
     book.add_failures(rows, {ref: answer for ref, answer in answers.items() if isinstance(answer, str)})
     chosen = choose_services(quotes, rows, world, as_of=as_of)
     buying = rows.merge(chosen[["shipment_id", "rate_id"]], on="shipment_id")
-    if not buying.empty:
-        with book.engine.begin() as conn:  # the intent is durable before any money is spent
-            write_intents(conn, buying, direction="outbound", now=as_of)
-        bought = carrier.buy_labels(list(zip(buying["rate_id"].map(rates), buying["idempotency_key"].map(parcels))))
-        refused = {ref: answer for ref, answer in bought.items() if isinstance(answer, str)}
-        book.add_labels(buying, {ref: answer for ref, answer in bought.items() if isinstance(answer, Label)})
-        book.add_failures(buying, refused)
-        failed = buying[buying["idempotency_key"].isin(refused)]
-        for order_id, reference in zip(failed["order_id"], failed["idempotency_key"]):
-            emit("cumplido.label.failed", resource=f"cumplido.order.{order_id}", payload={"error": refused[reference]})
-    book.flush()
+    try:
+        if not buying.empty:
+            with book.engine.begin() as conn:  # the intent is durable before any money is spent
+                write_intents(conn, buying, direction="outbound", now=as_of)
+            bought = carrier.buy_labels([(rates[rate_id], parcels[reference]) for rate_id, reference
+                                         in zip(buying["rate_id"], buying["idempotency_key"])])
+            refused = {ref: answer for ref, answer in bought.items() if isinstance(answer, str)}
+            book.add_labels(buying, {ref: answer for ref, answer in bought.items() if isinstance(answer, Label)})
+            book.add_failures(buying, refused)
+            failed = buying[buying["idempotency_key"].isin(refused)]
+            for order_id, reference in zip(failed["order_id"], failed["idempotency_key"]):
+                emit("cumplido.label.failed", resource=f"cumplido.order.{order_id}", payload={"error": refused[reference]})
+    finally:
+        book.flush()
     return int((~chosen["meets_sla"]).sum())
+
+
+def book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime) -> dict[str, int]:
+    """Quote every parcel once, then book the chunks, BOOKERS at a time, each with its own
+    LabelBook (its own commit). The first error stops new chunks and is raised once the chunks
+    already in flight have recorded what they bought."""
+    with collector_paused():   # a parcel, its addresses, quotes and the carrier's answers: many small objects
+        return _book_all(carrier, todo, world, engine, as_of=as_of)
+
+
+def _book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime) -> dict[str, int]:
+    parcels = {parcel.reference: parcel for parcel in parcels_for(todo, world)}
+    quoted = carrier.quote_many(list(parcels.values()))
+    books: list[LabelBook] = []
+    failed = threading.Event()   # set by the first chunk that raises: no chunk starts after it
+
+    def one(rows: pd.DataFrame) -> int:
+        if failed.is_set():
+            return 0
+        book = LabelBook(engine, at=as_of)
+        books.append(book)
+        try:
+            return book_chunk(carrier, rows, parcels, quoted, world, book, as_of=as_of)
+        except BaseException:
+            failed.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=BOOKERS, thread_name_prefix="book") as pool:
+        # each chunk runs in a copy of this context: the flow run's id, logger and event client
+        futures = [pool.submit(contextvars.copy_context().run, one, rows) for rows in chunks_of(todo)]
+        sla_at_risk = sum(future.result() for future in futures)
+    return {"booked": sum(b.booked for b in books), "failed": sum(b.failed for b in books), "sla_at_risk": sla_at_risk}
 
 
 @task(task_run_name="book-carriers", cache_policy=NONE, **TRANSIENT_RETRIES)
@@ -152,15 +194,9 @@ def book_carriers(as_of: datetime, channels: list[str] | None = None, warehouses
         return {"booked": 0}
     work["shipment_id"] = work["order_id"].map(outbound_id)
     work["idempotency_key"] = label_references(work["shipment_id"])
-    book, carrier = LabelBook(res.engine, at=as_of), res.carrier
-    recovered, sla_at_risk = set(), 0
-    try:
-        recovered = recover_labels(carrier, work, book)
-        todo = work[~work["shipment_id"].isin(recovered)]
-        parcels = {parcel.reference: parcel for parcel in parcels_for(todo, res.world)}
-        quoted = carrier.quote_many(list(parcels.values()))
-        for rows in chunks_of(todo):
-            sla_at_risk += book_chunk(carrier, rows, parcels, quoted, res.world, book, as_of=as_of)
-    finally:
-        book.flush()
-    return {"booked": book.booked, "recovered": len(recovered), "failed": book.failed, "sla_at_risk": sla_at_risk}
+    book = LabelBook(res.engine, at=as_of)
+    recovered = recover_labels(res.carrier, work, book)
+    todo = work[~work["shipment_id"].isin(recovered)]
+    done = book_all(res.carrier, todo, res.world, res.engine, as_of=as_of) if not todo.empty else {}
+    return {"booked": book.booked + done.get("booked", 0), "recovered": len(recovered),
+            "failed": book.failed + done.get("failed", 0), "sla_at_risk": done.get("sla_at_risk", 0)}

@@ -1,12 +1,9 @@
 """Reception: pull new and updated orders from one storefront channel."""
 from __future__ import annotations
 
-import gc
 import itertools
-import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from prefect import task
@@ -14,6 +11,7 @@ from prefect.cache_policies import NONE
 
 from domain.cancellations import cancelled_in_store
 from domain.orders import order_id, unchanged_orders, validate_orders
+from tasks.collector import collector_paused
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.resources import resources
 from warehouse.cancellations import cancel_orders
@@ -22,35 +20,12 @@ from warehouse.reference import advance_cursor, read_cursor
 
 
 CHUNK = 5_000  # records validated and stored per transaction
-_pulls = {"running": 0, "resume": False}    # pulls under collector_paused, and whether to resume it
-_pulls_lock = threading.Lock()
 
 
 def batched(records: Iterable, size: int) -> Iterator[tuple]:
     it = iter(records)
     while chunk := tuple(itertools.islice(it, size)):
         yield chunk
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic collector while orders are pulled. A pull makes and keeps a chunk's
-    worth of small objects at a time (payloads, records, frames), so the collector kept scanning
-    the whole heap again: 40 % of a 20k-order pull's CPU. A pull leaves almost no cyclic garbage
-    (some 600 objects), found when the collector resumes. Process-wide, and counted: pulls running
-    in parallel threads resume it when the last one ends."""
-    with _pulls_lock:
-        if not _pulls["running"]:
-            _pulls["resume"] = gc.isenabled()
-            gc.disable()
-        _pulls["running"] += 1
-    try:
-        yield
-    finally:
-        with _pulls_lock:
-            _pulls["running"] -= 1
-            if not _pulls["running"] and _pulls["resume"]:
-                gc.enable()
 
 
 def pull_window(cursor: datetime | None, *, as_of: datetime, overlap: timedelta, lookback: timedelta) -> datetime:

@@ -27,12 +27,14 @@ REGIONS = ["NY", "TX", "WA", "CA"]
 @pytest.fixture
 def shop(engine, db_url, world, switchboard, url, clock, monkeypatch):
     """The ShipEngine sandbox answering, the task's settings pointed at it and at the warehouse,
-    chunks of 3 parcels; returns the sandbox. `shop.events` are the Prefect events emitted."""
+    chunks of 3 parcels booked one at a time (tests that want chunks in parallel set BOOKERS);
+    returns the sandbox. `shop.events` are the Prefect events emitted."""
     sandbox = ShipEngineSandbox(clock=clock, world=world, seed=5)
     switchboard[1]["app"] = sandbox.wsgi_app
     for name, value in {"DATABASE_URL": db_url, "SANDBOX_SHIPENGINE_URL": url, "HTTP_MAX_RETRIES": "0"}.items():
         monkeypatch.setenv(f"CUMPLIDO_{name}", value)
     monkeypatch.setattr(booking, "CHUNK", 3)
+    monkeypatch.setattr(booking, "BOOKERS", 1)
     sandbox.events = []
     monkeypatch.setattr(booking, "emit", lambda event, **kwargs: sandbox.events.append((event, kwargs)))
     reset_resources()
@@ -107,6 +109,39 @@ def test_every_waved_parcel_is_booked_once_in_label_batches(shop, engine):
     assert len({label["batch_id"] for label in shop.labels()}) == 3          # chunks of 3, 3 and 2
     assert set(shipments(engine)["status"]) == {"label_booked"}
     assert booking.book_carriers.fn(as_of=AS_OF) == {"booked": 0}
+
+
+def test_chunks_booked_in_parallel_buy_each_parcel_once(shop, engine, monkeypatch):
+    monkeypatch.setattr(booking, "BOOKERS", 3)
+    wave(engine, 20)
+
+    result = booking.book_carriers.fn(as_of=AS_OF)
+
+    assert result == {"booked": 20, "recovered": 0, "failed": 0, "sla_at_risk": 0}
+    assert ours(engine) == carrier_labels(shop) and len(carrier_labels(shop)) == 20
+    assert len({label["batch_id"] for label in shop.labels()}) == 7          # 6 chunks of 3 and one of 2
+    assert set(shipments(engine)["status"]) == {"label_booked"}
+
+
+def test_a_crash_among_parallel_chunks_is_recovered_without_buying_twice(shop, engine, switchboard, monkeypatch):
+    monkeypatch.setattr(booking, "BOOKERS", 3)
+    wave(engine, 20)
+    switchboard[1]["app"] = breaker = LoseBatchAnswer(shop.wsgi_app, method="POST", path_part="/process/labels", nth=2)
+
+    with pytest.raises(TransientApiError):
+        booking.book_carriers.fn(as_of=AS_OF)
+    after_crash = shipments(engine)
+    bought_before, recorded_before = len(carrier_labels(shop)), len(ours(engine))
+    assert recorded_before < bought_before < 20                            # one batch bought, not recorded
+    assert (after_crash["label_status"] == "intent").sum() >= bought_before - recorded_before
+    breaker.broken = False
+
+    result = booking.book_carriers.fn(as_of=AS_OF)
+
+    assert result["recovered"] == bought_before - recorded_before          # found at the carrier, not re-bought
+    assert result["booked"] == 20 - recorded_before and result["failed"] == 0
+    assert ours(engine) == carrier_labels(shop) and len(carrier_labels(shop)) == 20   # none bought twice
+    assert set(shipments(engine)["status"]) == {"label_booked"}
 
 
 @pytest.mark.parametrize("lost", [("POST", "/process/labels"), ("GET", "/v1/labels")],

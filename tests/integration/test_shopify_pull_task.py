@@ -88,23 +88,3 @@ def test_a_re_read_of_touched_orders_writes_nothing_but_still_applies_cancellati
     assert again["pulled"] == sum(again[k] for k in ("inserted", "already_known", "unchanged", "quarantined"))
     with engine.connect() as conn:
         assert read_cursor(conn, channel=CHANNEL, stream="orders") == first_cut + timedelta(hours=7)
-
-
-def test_the_collector_pauses_while_pulls_run_and_resumes_when_the_last_one_ends():
-    import gc
-
-    from tasks.pull_orders import collector_paused
-
-    assert gc.isenabled()
-    with collector_paused():
-        with collector_paused():                  # a second channel pulled in parallel
-            assert not gc.isenabled()
-        assert not gc.isenabled()                 # the first pull still runs
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with collector_paused():
-            pass
-        assert not gc.isenabled()                 # paused by someone else before: left paused
-    finally:
-        gc.enable()

@@ -1,0 +1,35 @@
+"""The cyclic collector paused around heavy stages, counted across parallel ones, and the
+objects alive at a run's start frozen for the run only."""
+from __future__ import annotations
+
+import gc
+
+from tasks.collector import collector_paused, startup_objects_frozen
+
+
+def test_the_collector_pauses_while_stages_run_and_resumes_when_the_last_one_ends():
+    assert gc.isenabled()
+    with collector_paused():
+        with collector_paused():                  # a second channel pulled in parallel
+            assert not gc.isenabled()
+        assert not gc.isenabled()                 # the first pull still runs
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()                 # paused by someone else before: left paused
+    finally:
+        gc.enable()
+
+
+def test_objects_alive_at_the_start_are_frozen_for_the_run_and_released_after():
+    gc.unfreeze()
+    alive = [[] for _ in range(1_000)]            # tracked containers alive when the run starts
+    with startup_objects_frozen():
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(alive)
+        later = [[] for _ in range(10)]           # made during the run: not frozen, collected as usual
+        assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == 0             # back in the oldest generation: collectable again
+    assert alive and later
