@@ -22,8 +22,9 @@ ORDER_COLUMNS = {
     "ship_to_postal_code": TEXT, "ship_to_country": TEXT, "shipping_method": TEXT,
     "currency": TEXT, "total_amount": FLOAT, "payment_ref": TEXT, "status": TEXT,
     "hold_reason": TEXT, "status_at": TIME, "warehouse_id": TEXT, "promised_by": TIME,
-    "ingested_at": TIME, "raw": TEXT,
+    "ingested_at": TIME,
 }
+PAYLOAD_COLUMNS = {"order_id": TEXT, "raw": TEXT}
 LINE_COLUMNS = {
     "order_id": TEXT, "line_no": INT, "external_line_id": TEXT, "sku": TEXT,
     "quantity": INT, "unit_price": FLOAT, "weight_kg": FLOAT,
@@ -36,6 +37,7 @@ class ValidatedOrders:
     orders: pd.DataFrame       # exactly the columns of warehouse.schema.orders
     lines: pd.DataFrame        # exactly the columns of warehouse.schema.order_lines
     quarantined: pd.DataFrame  # source, stream, external_id, reason, raw (JSON text)
+    payloads: pd.DataFrame     # order_id, raw (JSON text): warehouse.schema.order_payloads
 
 
 def validate_orders(
@@ -46,8 +48,9 @@ def validate_orders(
     all its reasons joined by '; ' (missing ship-to, no lines, unknown or missing SKU,
     quantity <= 0, unknown shipping method, bad currency, negative total, ...).
 
-    - order_id = f"{channel}:{external_id}"; raw = JSON of the record's raw payload, written by
-      `as_text` (default `to_json`; the task passes the warehouse's faster encoder).
+    - order_id = f"{channel}:{external_id}"; a payload row's raw = JSON of the record's raw
+      payload, written by `as_text` (default `to_json`; the task passes the warehouse's faster
+      encoder).
     - duplicates of one (channel, external_id) in the batch keep the latest updated_at
       (then the later one in the batch); only that version is validated.
     - promised_by = placed_at + world.sla[shipping_method].deliver_within_days.
@@ -58,7 +61,7 @@ def validate_orders(
       Malformed.stream); one row per (source, stream, external_id), the last one wins.
     """
     as_text = as_text or to_json
-    orders, lines, parked = [], [], []
+    orders, lines, parked, payloads = [], [], [], []
     for record in _latest_versions(pulled):
         if isinstance(record, Malformed):
             parked.append(_parked(record.source, record.stream, record.external_id, [record.reason],
@@ -68,7 +71,8 @@ def validate_orders(
         if reasons:
             parked.append(_parked(record.channel, "orders", record.external_id, reasons, as_text(record.raw)))
             continue
-        orders.append(_order_row(record, world=world, ingested_at=ingested_at, raw=as_text(record.raw)))
+        orders.append(_order_row(record, world=world, ingested_at=ingested_at))
+        payloads.append((order_id(record), as_text(record.raw)))
         lines.extend(_line_rows(record))
     quarantined = pd.DataFrame(parked, columns=list(QUARANTINE_COLUMNS))
     quarantined = quarantined.drop_duplicates(["source", "stream", "external_id"], keep="last")
@@ -76,6 +80,7 @@ def validate_orders(
         orders=conform(pd.DataFrame(orders, columns=list(ORDER_COLUMNS)), ORDER_COLUMNS),
         lines=conform(pd.DataFrame(lines, columns=list(LINE_COLUMNS)), LINE_COLUMNS),
         quarantined=conform(quarantined, QUARANTINE_COLUMNS),
+        payloads=conform(pd.DataFrame(payloads, columns=list(PAYLOAD_COLUMNS)), PAYLOAD_COLUMNS),
     )
 
 
@@ -134,7 +139,7 @@ def _not_before(a: datetime | None, b: datetime | None) -> bool:
     return naive_utc(a) >= naive_utc(b)
 
 
-def _order_row(order: ChannelOrder, *, world: World, ingested_at: datetime, raw: str) -> dict[str, Any]:
+def _order_row(order: ChannelOrder, *, world: World, ingested_at: datetime) -> dict[str, Any]:
     ship_to, placed_at = order.ship_to, naive_utc(order.placed_at)
     return {
         "order_id": order_id(order),
@@ -160,7 +165,6 @@ def _order_row(order: ChannelOrder, *, world: World, ingested_at: datetime, raw:
         "warehouse_id": None,
         "promised_by": placed_at + timedelta(days=world.sla[order.shipping_method].deliver_within_days),
         "ingested_at": ingested_at,
-        "raw": raw,
     }
 
 

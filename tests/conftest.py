@@ -129,7 +129,7 @@ def build_order_frames(specs: dict, *, status: str = "payment_verified", region:
             "ship_to_postal_code": "08608", "ship_to_country": "US", "shipping_method": "standard",
             "currency": "USD", "total_amount": 20.0 * len(order_lines), "payment_ref": f"pi_{external_id}",
             "status": status, "hold_reason": None, "status_at": placed, "warehouse_id": None,
-            "promised_by": placed + pd.Timedelta(days=6), "ingested_at": placed, "raw": "{}",
+            "promised_by": placed + pd.Timedelta(days=6), "ingested_at": placed,
         })
         lines += [{"order_id": order_id, "line_no": n, "external_line_id": f"{external_id}-{n}", "sku": sku,
                    "quantity": qty, "unit_price": 20.0, "weight_kg": 0.5}

@@ -21,8 +21,7 @@ def metric_inputs(conn: Connection) -> dict[str, pd.DataFrame]:
     outbound = select(shipments.c.order_id, shipments.c.carrier, shipments.c.service, shipments.c.rate_amount,
                       shipments.c.shipped_at, shipments.c.delivered_at).where(shipments.c.direction == "outbound")
     return {
-        "orders": read_frame(conn, select(orders).with_only_columns(
-            *[c for c in orders.c if c.name != "raw"])),
+        "orders": read_frame(conn, select(orders)),
         "events": read_frame(conn, select(fulfillment_events.c.order_id, fulfillment_events.c.event,
                                           fulfillment_events.c.at)),
         "shipments": read_frame(conn, outbound),

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from domain.orders import ValidatedOrders, to_json
 from warehouse.bulk import STAGE_ABOVE, insert_for, prepare, read_frame, read_in, staged, update_rows, upsert
-from warehouse.schema import fulfillment_events, order_lines, orders, quarantine, stock
+from warehouse.schema import fulfillment_events, order_lines, order_payloads, orders, quarantine, stock
 
 EVENT_KEYS = ["order_id", "event", "at"]
 # json.dumps(default=str)'s ways in orjson: int keys allowed, dates and dataclasses through str()
@@ -45,7 +45,8 @@ def payload_text(raw: Any) -> str:
 
 def stored_payloads(conn: Connection, order_ids: Sequence[str]) -> dict[str, Any]:
     """order_id -> the raw payload (parsed) of each of these orders the warehouse holds."""
-    found = read_in(conn, select(orders.c.order_id, orders.c.raw), orders.c.order_id, order_ids)
+    found = read_in(conn, select(order_payloads.c.order_id, order_payloads.c.raw), order_payloads.c.order_id,
+                    order_ids)
     payloads = {}
     for order_id, raw in zip(found["order_id"].tolist(), found["raw"].tolist()):
         try:
@@ -59,15 +60,16 @@ def insert_pulled(conn: Connection, validated: ValidatedOrders, *, flow_run_id: 
                   at: datetime | None = None) -> dict[str, int]:
     """Store a validated batch. A new order is inserted with its lines and a 'new' event; an
     order already stored keeps its state and lines (it may be reserved or shipped by now):
-    only source_updated_at and raw refresh. Quarantined records are upserted, last_seen_at = at
+    only source_updated_at and its payload refresh. Quarantined records are upserted, last_seen_at = at
     (default: the batch's ingested_at, or the clock when no order in the batch was valid)."""
     batch = validated.orders.drop_duplicates("order_id")
     known = _existing_order_ids(conn, batch["order_id"])
     new = batch[~batch["order_id"].isin(known)]
     upsert(conn, orders, new)
     upsert(conn, order_lines, validated.lines[validated.lines["order_id"].isin(new["order_id"])])
-    update_rows(conn, orders, batch[batch["order_id"].isin(known)][["order_id", "source_updated_at", "raw"]],
+    update_rows(conn, orders, batch[batch["order_id"].isin(known)][["order_id", "source_updated_at"]],
                 keys=["order_id"])
+    upsert(conn, order_payloads, validated.payloads, update=["raw"])
     record_events(conn, pd.DataFrame({"order_id": new["order_id"], "event": new["status"],
                                       "at": new["status_at"], "detail": None}), flow_run_id=flow_run_id)
     seen_at = at or (batch["ingested_at"].max() if not batch.empty else _utc_now())

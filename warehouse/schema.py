@@ -11,7 +11,7 @@ from sqlalchemy import (
     MetaData, Numeric, String, Table, Text, UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0004"   # the newest migration under warehouse/migrations/versions: bump with each one
+SCHEMA_REVISION = "0005"   # the newest migration under warehouse/migrations/versions: bump with each one
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -89,9 +89,16 @@ orders = Table(
     Column("warehouse_id", String(16)),
     Column("promised_by", DateTime, nullable=False),
     Column("ingested_at", DateTime, nullable=False),
-    Column("raw", Text, nullable=False),
     UniqueConstraint("channel", "external_id"),
     Index(None, "status"),
+)
+
+# The order as the store sent it (JSON text), apart from `orders`: written when the order is
+# pulled, read to compare a re-read order, never rewritten by the stages' status updates.
+order_payloads = Table(
+    "order_payloads", metadata,
+    Column("order_id", String(128), primary_key=True),
+    Column("raw", Text, nullable=False),
 )
 
 order_lines = Table(

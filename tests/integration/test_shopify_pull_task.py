@@ -12,7 +12,7 @@ from domain import states
 from domain.records import FulfillmentNotice
 from warehouse.bulk import read_frame
 from warehouse.reference import read_cursor
-from warehouse.schema import orders
+from warehouse.schema import order_payloads, orders
 
 START = datetime(2026, 11, 2, 6, 0)
 CHANNEL, DOMAIN = "shopify-main", "cumplido-demo.myshopify.com"
@@ -49,8 +49,9 @@ def pull(until: datetime) -> dict[str, int]:
 
 def stored(engine):
     with engine.connect() as conn:
-        return read_frame(conn, select(orders.c.order_id, orders.c.external_id, orders.c.status, orders.c.raw,
-                                       orders.c.source_updated_at).order_by(orders.c.order_id))
+        return read_frame(conn, select(orders.c.order_id, orders.c.external_id, orders.c.status, order_payloads.c.raw,
+                                       orders.c.source_updated_at)
+                          .join(order_payloads, order_payloads.c.order_id == orders.c.order_id).order_by(orders.c.order_id))
 
 
 def test_a_re_read_of_touched_orders_writes_nothing_but_still_applies_cancellations(shop, engine):

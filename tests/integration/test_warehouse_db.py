@@ -94,3 +94,32 @@ def test_a_missing_postgres_database_is_explained(db_url):
     url = make_url(db_url).set(database="cumplido_no_such_db")
     with pytest.raises(WarehouseUnavailable, match="does not exist"):
         check_connection(make_engine(url))
+
+
+def test_upgrading_to_0005_moves_every_payload_out_of_orders_and_back_on_downgrade(tmp_path):
+    from alembic import command
+
+    from warehouse.db import _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'payloads.db'}"
+    upgrade(url, "0004")
+    engine = make_engine(url)
+    columns = ("order_id, channel, external_id, order_number, placed_at, source_updated_at, customer_name, "
+               "customer_email, ship_to_line1, ship_to_city, ship_to_region, ship_to_postal_code, ship_to_country, "
+               "shipping_method, currency, total_amount, status, status_at, promised_by, ingested_at, raw")
+    with engine.begin() as conn:
+        for n in (1, 2):
+            conn.execute(text(f"INSERT INTO orders ({columns}) VALUES ('shop:{n}', 'shop', '{n}', '#{n}', "
+                              "'2026-11-26', '2026-11-26', 'Ada', 'a@example.com', '1 Main St', 'Trenton', 'NJ', "
+                              f"'08608', 'US', 'standard', 'USD', 10, 'waved', '2026-11-26', '2026-12-01', "
+                              f"'2026-11-26', '{{\"id\": {n}}}')"))
+    upgrade(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT order_id, raw FROM order_payloads ORDER BY order_id")).all() == [
+            ("shop:1", '{"id": 1}'), ("shop:2", '{"id": 2}')]
+        assert conn.execute(text("SELECT status FROM orders WHERE order_id = 'shop:2'")).scalar() == "waved"
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0004")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT raw FROM orders ORDER BY order_id")).scalars().all() == ['{"id": 1}', '{"id": 2}']
+    engine.dispose()

@@ -18,6 +18,7 @@ def columns(table) -> list[str]:
 
 @pytest.mark.parametrize("shape, table", [
     (orders.ORDER_COLUMNS, schema.orders),
+    (orders.PAYLOAD_COLUMNS, schema.order_payloads),
     (orders.LINE_COLUMNS, schema.order_lines),
     (waves.WAVE_COLUMNS, schema.waves),
     (waves.PICK_LINE_COLUMNS, schema.pick_lines),
@@ -44,6 +45,7 @@ def test_empty_inputs_give_typed_empty_table_frames(world, known_skus):
                                    pd.DataFrame(), as_of=NOW)
     mart = kpis.build_daily_mart(facts, refreshed_at=NOW)
     for frame, table in [(validated.orders, schema.orders), (validated.lines, schema.order_lines),
+                         (validated.payloads, schema.order_payloads),
                          (planned.waves, schema.waves), (planned.pick_lines, schema.pick_lines),
                          (facts, schema.fct_order_fulfillment), (mart, schema.mart_fulfillment_daily)]:
         assert frame.empty and list(frame.columns) == columns(table)

@@ -26,7 +26,8 @@ def test_valid_order_becomes_a_new_order_with_its_lines(world, known_skus):
     assert row["order_id"] == "shopify-main:1001"
     assert row["status"] == states.NEW and row["status_at"] == NOW and row["ingested_at"] == NOW
     assert pd.isna(row["hold_reason"]) and pd.isna(row["warehouse_id"])
-    assert json.loads(row["raw"]) == {"id": "1001"}
+    assert out.payloads["order_id"].tolist() == ["shopify-main:1001"]
+    assert json.loads(out.payloads["raw"].iloc[0]) == {"id": "1001"}
     assert out.lines[["order_id", "line_no", "sku", "quantity"]].values.tolist() == [
         ["shopify-main:1001", 1, "SKU-00001", 2], ["shopify-main:1001", 2, "SKU-00002", 1]]
     assert out.quarantined.empty
@@ -160,4 +161,4 @@ def test_the_latest_version_in_the_batch_is_the_one_compared():
 def test_raw_is_written_by_the_encoder_given(world, known_skus):
     out = validate_orders([channel_order("15"), malformed("x-2")], world=world, known_skus=known_skus,
                           ingested_at=NOW, as_text=lambda raw: json.dumps(raw, separators=(",", ":")))
-    assert out.orders["raw"].tolist() == ['{"id":"15"}'] and out.quarantined["raw"].tolist() == ['"{oops"']
+    assert out.payloads["raw"].tolist() == ['{"id":"15"}'] and out.quarantined["raw"].tolist() == ['"{oops"']
