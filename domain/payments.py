@@ -1,6 +1,8 @@
 """Reception: decide each order's payment outcome from what the gateway says."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import numpy as np
 import pandas as pd
 
@@ -14,6 +16,10 @@ NO_REFERENCE = "no payment reference on order"
 NOT_AT_GATEWAY = "payment reference not found at gateway"
 PENDING = "payment pending at gateway"
 FAILED = "payment failed at gateway"
+# A held payment is asked about again after a quarter of the time its order has waited, within
+# these bounds: a card settles in minutes, a bank transfer or cash voucher (ACH, boleto, OXXO) in
+# days, and asking a gateway about every hold every few minutes only spends its rate limit.
+RECHECK_AFTER = (timedelta(minutes=5), timedelta(hours=6))
 
 
 def verify_payments(orders: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
@@ -64,3 +70,14 @@ def verify_payments(orders: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFram
                        default=unexpected.to_numpy(dtype=object))
     return conform(pd.DataFrame({"order_id": df["order_id"], "status": status, "hold_reason": reason}),
                    OUTCOME_COLUMNS)
+
+
+def due_for_recheck(held: pd.DataFrame, *, as_of: datetime) -> pd.Series:
+    """held: placed_at, last_checked_at (None: never checked). True where the payment is due to
+    be asked about again: never checked, or last checked at least a quarter of the order's wait
+    ago (RECHECK_AFTER bounds that interval)."""
+    shortest, longest = RECHECK_AFTER
+    waited = pd.Timestamp(as_of) - pd.to_datetime(held["placed_at"])
+    interval = (waited / 4).clip(lower=shortest, upper=longest)
+    checked = pd.to_datetime(held["last_checked_at"])
+    return checked.isna() | (pd.Timestamp(as_of) - checked >= interval)

@@ -3,7 +3,8 @@
 New orders are verified in rounds of CHUNK by the time they were placed, each round reading
 the gateway's listing of that window and committing on its own, so a peak day's raw payments
 never sit in memory whole. Held orders re-checked are scattered over days: they are read one
-by one (a window spanning them would list every payment in between)."""
+by one (a window spanning them would list every payment in between), and only when due
+(domain.payments.due_for_recheck: less often the longer they have waited)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -13,17 +14,18 @@ from datetime import datetime, timedelta
 import orjson
 import pandas as pd
 from prefect import task
+from sqlalchemy import select
 from prefect.cache_policies import NONE
 
 from domain import states
-from domain.payments import verify_payments as decide_payments
+from domain.payments import due_for_recheck, verify_payments as decide_payments
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.resources import resources
-from warehouse.bulk import upsert
+from warehouse.bulk import read_in, upsert
 from warehouse.orders import orders_in, transition
 from warehouse.schema import payments
 
-COLUMNS = ["order_id", "total_amount", "currency", "payment_ref", "placed_at", "status", "hold_reason"]
+COLUMNS = ["order_id", "total_amount", "currency", "payment_ref", "placed_at", "status", "hold_reason", "status_at"]
 CHUNK = 20_000                          # new orders per round (a raw Stripe intent is ~3 KB in memory)
 CHECKOUT = timedelta(hours=1)           # a payment is made at checkout, shortly before its order is placed
 NO_PAYMENTS = pd.DataFrame(columns=["payment_ref", "status", "amount", "currency"])
@@ -33,6 +35,19 @@ def awaiting_payment(frame: pd.DataFrame) -> pd.DataFrame:
     """New orders, and held orders whose hold is about the payment (other holds wait for ops)."""
     held_for_payment = (frame["status"] == states.ON_HOLD) & frame["hold_reason"].fillna("").str.contains("payment")
     return frame[(frame["status"] == states.NEW) | held_for_payment]
+
+
+def due(conn, pending: pd.DataFrame, *, as_of: datetime) -> pd.DataFrame:
+    """New orders, and the held ones due for a re-check. A hold was last checked when its
+    payment row was (or, with no payment found, when the order went on hold)."""
+    held = pending[pending["status"] != states.NEW]
+    if held.empty:
+        return pending
+    checked = read_in(conn, select(payments.c.order_id, payments.c.checked_at), payments.c.order_id,
+                      held["order_id"].tolist()).set_index("order_id")["checked_at"]
+    last = held["order_id"].map(checked).fillna(held["status_at"])
+    recheck = due_for_recheck(held.assign(last_checked_at=last), as_of=as_of)
+    return pd.concat([pending[pending["status"] == states.NEW], held[recheck.to_numpy()]])
 
 
 def rounds(pending: pd.DataFrame) -> Iterator[tuple[pd.DataFrame, dict]]:
@@ -78,12 +93,14 @@ def verify_payments(as_of: datetime, channels: list[str] | None = None) -> dict[
     """Orders of `channels` (None = all): intake has no warehouse yet (domain.partitions)."""
     res = resources()
     with res.engine.begin() as conn:
-        pending = awaiting_payment(orders_in(conn, states.AWAITING_PAYMENT, channels=channels, columns=COLUMNS))
+        waiting = awaiting_payment(orders_in(conn, states.AWAITING_PAYMENT, channels=channels, columns=COLUMNS))
+        pending = due(conn, waiting, as_of=as_of)
     if pending.empty:
-        return {"checked": 0}
+        return {"checked": 0, "not_due": len(waiting)}
     counts = Counter()
     for orders, window in rounds(pending):
         counts += verify_round(orders, window, as_of=as_of)
-    counts = {"checked": len(pending), "changed": counts.pop("changed", 0), **counts}
+    counts = {"checked": len(pending), "not_due": len(waiting) - len(pending), "changed": counts.pop("changed", 0),
+              **counts}
     emit("cumplido.payments.verified", resource="cumplido.gateway." + res.payment_gateway.name, payload=counts)
     return counts

@@ -36,3 +36,25 @@ def test_held_orders_come_last_together_with_no_window_to_list():
 def test_only_holds_make_one_round_and_nothing_pending_makes_none():
     assert len(list(stage.rounds(pending([], held_days=[3])))) == 1
     assert list(stage.rounds(pending([], held_days=[]))) == []
+
+
+def test_held_orders_are_re_checked_only_when_due_and_new_ones_always(engine, order_frames):
+    from warehouse.bulk import upsert
+    from warehouse.schema import orders, payments
+
+    now = pd.Timestamp("2026-11-28 12:00")
+    found, _ = order_frames({"new": [("SKU-1", 1)], "fresh-hold": [("SKU-1", 1)], "old-hold": [("SKU-1", 1)],
+                             "unpaid": [("SKU-1", 1)]}, status=states.ON_HOLD, placed_at=now - timedelta(hours=2))
+    found.loc[found["external_id"] == "new", "status"] = states.NEW
+    found["hold_reason"] = "payment pending at gateway"
+    found["status_at"] = now - timedelta(hours=1, minutes=50)
+    checked = {"shop:fresh-hold": now - timedelta(minutes=10), "shop:old-hold": now - timedelta(minutes=40)}
+    with engine.begin() as conn:
+        upsert(conn, orders, found)
+        upsert(conn, payments, pd.DataFrame({"order_id": list(checked), "gateway": "stripe", "payment_ref": "pi",
+                                             "status": "pending", "amount": 20.0, "currency": "usd",
+                                             "checked_at": list(checked.values()), "raw": "{}"}))
+        due = stage.due(conn, stage.awaiting_payment(found), as_of=now.to_pydatetime())
+
+    # waited 2 h: re-checked every 30 min; "unpaid" has no payment row, last checked going on hold
+    assert sorted(due["order_id"]) == ["shop:new", "shop:old-hold", "shop:unpaid"]

@@ -83,3 +83,21 @@ def test_every_order_gets_exactly_one_outcome_and_only_exact_payments_verify(cas
         verified = status == "succeeded" and delta == 0
         assert (got == states.PAYMENT_VERIFIED) == verified
         assert pd.isna(reason) == verified
+
+
+def test_a_held_payment_is_asked_about_less_often_the_longer_its_order_waits():
+    from datetime import datetime, timedelta
+
+    from domain.payments import due_for_recheck
+
+    now = datetime(2026, 11, 28, 12, 0)
+    held = pd.DataFrame([
+        (now - timedelta(minutes=20), now - timedelta(minutes=4)),    # waited 20 min: every 5 min, not yet
+        (now - timedelta(minutes=20), now - timedelta(minutes=5)),    # ... now due
+        (now - timedelta(hours=2), now - timedelta(minutes=20)),      # waited 2 h: every 30 min, not yet
+        (now - timedelta(hours=2), now - timedelta(minutes=31)),      # ... due
+        (now - timedelta(days=5), now - timedelta(hours=5)),          # days: every 6 h at most, not yet
+        (now - timedelta(days=5), now - timedelta(hours=6)),          # ... due
+        (now - timedelta(days=1), None),                              # never checked: due
+    ], columns=["placed_at", "last_checked_at"])
+    assert due_for_recheck(held, as_of=now).tolist() == [False, True, False, True, False, True, True]
