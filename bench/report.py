@@ -85,18 +85,22 @@ def markdown(r: dict) -> str:
         f"({r['incremental_orders']:,} new); tracking 3 and 6 days later, returns, metrics. Vendor simulators and "
         "`prefect server` run in their own processes.", "",
         "## Flow runs (real flows, real `prefect server`)", "",
-        "| run | flow | run s | process s | DB s | task runs | outside tasks | peak RSS MB | state |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| run | flow | run s | process s | DB s | task runs | outside tasks | (of process s) | peak RSS MB | state |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for label, run in r["runs"].items():
+        process_share = run.get("orchestration_share_process")
         lines.append(f"| {label} | {run['flow']} | {_run_s(run):.2f} | {run['wall_seconds']:.2f} | {run['db_seconds']:.2f} | "
-                     f"{run['task_runs']} | {100 * run['orchestration_share']:.1f} % | {run['peak_rss_mb']:.0f} | "
+                     f"{run['task_runs']} | {100 * run['orchestration_share']:.1f} % | "
+                     f"{'-' if process_share is None else f'{100 * process_share:.1f} %'} | {run['peak_rss_mb']:.0f} | "
                      f"{run['state']} |")
     lines += _store_backlog(r)
     lines += _cpu_rows(r)
     lines += ["", "*run s*: start to final state as the Prefect server recorded it (what the UI shows); *process s*: "
               "the call in the flow's process, which also joins Prefect's heartbeat thread (it sleeps in whole "
-              "seconds) after the run completed; *outside tasks* is measured against the process time.", ""]
+              "seconds) after the run completed; *outside tasks*: the share of the run's time outside every task "
+              "body (orchestration overhead; run and task runs timed by the same server clock), and in brackets "
+              "the same against the process time.", ""]
     lines += ["## Stages (task runs as the Prefect server recorded them)", "",
               "| run | task run | seconds | rows | rows/s |", "|---|---|---:|---:|---:|"]
     for label, run in r["runs"].items():
