@@ -63,6 +63,20 @@ def drive(spec: dict) -> dict:
          "seconds": f.total_run_time.total_seconds()} for f in finished]}
 
 
+def stop_workers(procs: list[subprocess.Popen], *, grace: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL for a worker still shutting down after `grace` seconds (a worker has
+    been seen hanging in its shutdown after every flow run had ended)."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            say(f"a worker (pid {p.pid}) did not stop within {grace:.0f} s of SIGTERM: killed")
+            p.kill()
+            p.wait()
+
+
 def run_scale_out(orders: int, *, workers: list[int], seed: int, postgres_url: str, workdir: Path,
                   out_dir: Path, schema: str = "cumplido_bench_scale") -> list[dict]:
     from bench import invariants
@@ -94,10 +108,7 @@ def run_scale_out(orders: int, *, workers: list[int], seed: int, postgres_url: s
                                       stdout=subprocess.PIPE, text=True, check=True)
                 driven = json.loads(proc.stdout.strip().splitlines()[-1])
             finally:
-                for p in procs:
-                    p.terminate()
-                for p in procs:
-                    p.wait(timeout=30)
+                stop_workers(procs)
             truth = sandbox.ask(cmd="truth")
         engine = make_engine(url)
         checked = invariants.check(engine, placed=truth["placed"], carrier_labels=truth["labels"])
