@@ -1,9 +1,10 @@
 """Shipping: book the cheapest carrier service that keeps the promise; intent-first labels.
 
 Every parcel of the run is quoted first, in one quote_many (parcels of one lane share a quote,
-so a lane is quoted once per run, not once per chunk it appears in); then parcels go to the
-carrier a chunk at a time (one warehouse per chunk, most urgent first): choose_rates, intent
-rows for exactly the parcels being bought, buy_labels, one commit. BOOKERS chunks are in flight
+so a lane is quoted once per run, not once per chunk it appears in), and its service chosen
+(choose_rates, once for the run); then parcels go to the carrier a chunk at a time (one
+warehouse per chunk, most urgent first): intent rows for exactly the parcels being bought,
+buy_labels, one commit. BOOKERS chunks are in flight
 at once, each in its own transaction, so that the carrier's work on one overlaps the warehouse
 writes of another (chunks hold different orders; stock rows are locked in key order, so they
 queue, never deadlock). A crash loses at most the chunks in flight; their intents are what the
@@ -128,14 +129,13 @@ def recover_labels(carrier: Carrier, work: pd.DataFrame, book: LabelBook) -> set
     return set(intents.loc[intents["idempotency_key"].isin(found), "shipment_id"])
 
 
-def book_chunk(carrier: Carrier, rows: pd.DataFrame, parcels: dict[str, ParcelRequest],
-               quoted: dict[str, list[Rate] | str], world: World, book: LabelBook, *, as_of: datetime) -> int:
-    """Choose, write intents, buy and record one chunk; returns its parcels at SLA risk."""
-    answers = {ref: quoted[ref] for ref in rows["idempotency_key"] if ref in quoted}
-    quotes, rates = quotes_frame(rows, answers)
-    book.add_failures(rows, {ref: answer for ref, answer in answers.items() if isinstance(answer, str)})
-    chosen = choose_services(quotes, rows, world, as_of=as_of)
-    buying = rows.merge(chosen[["shipment_id", "rate_id"]], on="shipment_id")
+def book_chunk(carrier: Carrier, rows: pd.DataFrame, rates: dict[str, Rate], parcels: dict[str, ParcelRequest],
+               refusals: dict[str, str], book: LabelBook, *, as_of: datetime) -> int:
+    """Write intents, buy and record one chunk; returns its parcels at SLA risk. rows: work rows
+    with the service chosen for each (rate_id, meets_sla; NaN where the parcel has no quote);
+    refusals: reference -> the carrier's words for parcels it would not quote."""
+    book.add_failures(rows, {ref: refusals[ref] for ref in rows["idempotency_key"] if ref in refusals})
+    buying = rows[rows["rate_id"].notna()]
     try:
         if not buying.empty:
             with book.engine.begin() as conn:  # the intent is durable before any money is spent
@@ -150,11 +150,11 @@ def book_chunk(carrier: Carrier, rows: pd.DataFrame, parcels: dict[str, ParcelRe
                 emit("cumplido.label.failed", resource=f"cumplido.order.{order_id}", payload={"error": refused[reference]})
     finally:
         book.flush()
-    return int((~chosen["meets_sla"]).sum())
+    return int((~buying["meets_sla"].astype(bool)).sum())
 
 
 def book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime) -> dict[str, int]:
-    """Quote every parcel once, then book the chunks, BOOKERS at a time, each with its own
+    """Quote every parcel once and choose its service, then book the chunks, BOOKERS at a time, each with its own
     LabelBook (its own commit). The first error stops new chunks and is raised once the chunks
     already in flight have recorded what they bought."""
     with collector_paused():   # a parcel, its addresses, quotes and the carrier's answers: many small objects
@@ -164,6 +164,10 @@ def book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_o
 def _book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime) -> dict[str, int]:
     parcels = {parcel.reference: parcel for parcel in parcels_for(todo, world)}
     quoted = carrier.quote_many(list(parcels.values()))
+    quotes, rates = quotes_frame(todo, quoted)
+    chosen = choose_services(quotes, todo, world, as_of=as_of)   # once for the run: per parcel, vectorised
+    plan = todo.merge(chosen[["shipment_id", "rate_id", "meets_sla"]], on="shipment_id", how="left")
+    refusals = {ref: answer for ref, answer in quoted.items() if isinstance(answer, str)}
     books: list[LabelBook] = []
     failed = threading.Event()   # set by the first chunk that raises: no chunk starts after it
 
@@ -173,14 +177,14 @@ def _book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_
         book = LabelBook(engine, at=as_of)
         books.append(book)
         try:
-            return book_chunk(carrier, rows, parcels, quoted, world, book, as_of=as_of)
+            return book_chunk(carrier, rows, rates, parcels, refusals, book, as_of=as_of)
         except BaseException:
             failed.set()
             raise
 
     with ThreadPoolExecutor(max_workers=BOOKERS, thread_name_prefix="book") as pool:
         # each chunk runs in a copy of this context: the flow run's id, logger and event client
-        futures = [pool.submit(contextvars.copy_context().run, one, rows) for rows in chunks_of(todo)]
+        futures = [pool.submit(contextvars.copy_context().run, one, rows) for rows in chunks_of(plan)]
         sla_at_risk = sum(future.result() for future in futures)
     return {"booked": sum(b.booked for b in books), "failed": sum(b.failed for b in books), "sla_at_risk": sla_at_risk}
 
