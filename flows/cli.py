@@ -45,8 +45,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 Where to look next
   warehouse   {url}
               sqlite3 {url.removeprefix('sqlite:///')} 'select * from mart_fulfillment_daily limit 10'
-              tables: orders, order_lines, payments, stock, reservations, waves, pick_lines, shipments,
-              tracking_events, returns, refunds, notifications, quarantine, fulfillment_events,
+              tables: orders, order_lines, order_payloads, payments, stock, reservations, waves, pick_lines,
+              shipments, tracking_events, returns, refunds, notifications, quarantine, fulfillment_events,
               fct_order_fulfillment, mart_fulfillment_daily
   Prefect UI  PREFECT_HOME={os.environ['PREFECT_HOME']} .venv/bin/prefect server start
               then open http://127.0.0.1:4200 (flow runs, artifacts fulfil-orders-summary, fulfillment-kpis)""")
