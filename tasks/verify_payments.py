@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import orjson
 import pandas as pd
 from prefect import task
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from prefect.cache_policies import NONE
 
 from domain import states
@@ -37,7 +37,7 @@ def awaiting_payment(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame["status"] == states.NEW) | held_for_payment]
 
 
-def due(conn, pending: pd.DataFrame, *, as_of: datetime) -> pd.DataFrame:
+def due(conn: Connection, pending: pd.DataFrame, *, as_of: datetime) -> pd.DataFrame:
     """New orders, and the held ones due for a re-check. A hold was last checked when its
     payment row was (or, with no payment found, when the order went on hold)."""
     held = pending[pending["status"] != states.NEW]
