@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from domain import states
+from domain.orders import order_id
 from domain.records import ChannelOrder, Malformed
 
 STOPPABLE = frozenset({states.NEW, states.ON_HOLD, states.PAYMENT_VERIFIED, states.PAYMENT_REJECTED,
@@ -22,7 +23,7 @@ class Cancellations:
 
 def cancelled_in_store(pulled: Sequence[ChannelOrder | Malformed]) -> pd.DataFrame:
     """order_id, cancelled_at of every pulled order the store reports cancelled."""
-    rows = [(f"{o.channel}:{o.external_id}", o.cancelled_at) for o in pulled
+    rows = [(order_id(o), o.cancelled_at) for o in pulled
             if isinstance(o, ChannelOrder) and o.cancelled_at is not None]
     return pd.DataFrame(rows, columns=["order_id", "cancelled_at"]).drop_duplicates("order_id", keep="last")
 
