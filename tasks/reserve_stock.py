@@ -8,6 +8,7 @@ from prefect.cache_policies import NONE
 
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.resources import resources
+from warehouse.db import refresh_statistics
 from warehouse.stock import release_expired, reserve_orders
 
 
@@ -22,6 +23,8 @@ def reserve_stock(as_of: datetime, channels: list[str] | None = None) -> dict[st
         allocation = reserve_orders(conn, warehouses=res.world.warehouses, channels=channels, now=as_of,
                                     ttl=timedelta(hours=res.settings.reservation_ttl_hours),
                                     flow_run_id=current_flow_run_id())
+    # the floor's stages look these reservations up by order: the planner must know they exist
+    refresh_statistics(res.engine, {"reservations": len(allocation.reservations), "orders": len(allocation.outcomes)})
     outcomes = allocation.outcomes["status"].value_counts().to_dict()
     counts = {"released_expired": released, "reserved": outcomes.get("reserved", 0),
               "backordered": outcomes.get("backordered", 0), "lines_reserved": len(allocation.reservations)}

@@ -230,10 +230,11 @@ def _lock_active(conn: Connection, order_ids: pd.Series, *conditions) -> pd.Data
     if conn.dialect.name == "postgresql" and not order_ids.empty:
         order_repo.lock_rows(conn, select(orders.c.order_id).order_by(orders.c.order_id),
                              orders.c.order_id, order_ids.tolist())
-    stmt = (select(reservations.c.reservation_id, reservations.c.order_id, reservations.c.sku,
-                   reservations.c.location_id, reservations.c.quantity, reservations.c.status)
-            .join(orders, orders.c.order_id == reservations.c.order_id)
-            .where(*conditions).order_by(reservations.c.order_id))
+    stmt = select(reservations.c.reservation_id, reservations.c.order_id, reservations.c.sku,
+                  reservations.c.location_id, reservations.c.quantity, reservations.c.status)
+    if conditions:  # only conditions on the order need it joined
+        stmt = stmt.join(orders, orders.c.order_id == reservations.c.order_id).where(*conditions)
+    stmt = stmt.order_by(reservations.c.order_id)
     # 'active' is picked here, not in SQL: next to a long list of order ids, a planner without
     # statistics (SQLite; PostgreSQL before ANALYZE) walks the status index through every
     # active reservation instead of looking the orders up (20x slower at 100k orders on SQLite).

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -15,9 +16,10 @@ from warehouse.db import (
     current_revision,
     head_revision,
     make_engine,
+    refresh_statistics,
     upgrade,
 )
-from warehouse.schema import SCHEMA_REVISION, metadata
+from warehouse.schema import SCHEMA_REVISION, metadata, quarantine
 
 
 def test_migrated_schema_matches_schema_module(engine):
@@ -123,3 +125,20 @@ def test_upgrading_to_0005_moves_every_payload_out_of_orders_and_back_on_downgra
     with engine.connect() as conn:
         assert conn.execute(text("SELECT raw FROM orders ORDER BY order_id")).scalars().all() == ['{"id": 1}', '{"id": 2}']
     engine.dispose()
+
+
+def test_statistics_refreshed_for_tables_grown_past_autovacuums_threshold(engine):
+    seen = datetime(2026, 11, 27)
+    rows = [{"source": "shop", "stream": "orders", "external_id": str(i), "reason": "bad", "raw": "{}",
+             "first_seen_at": seen, "last_seen_at": seen} for i in range(200)]
+    with engine.begin() as conn:
+        conn.execute(quarantine.insert(), rows)
+    refreshed = refresh_statistics(engine, {"quarantine": 200})
+    if engine.dialect.name != "postgresql":
+        assert refreshed == []   # SQLite plans these reads by index without statistics
+        return
+    assert refreshed == ["quarantine"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'quarantine'::regclass")).scalar() == 200
+    assert refresh_statistics(engine, {"quarantine": 60}) == []   # under 50 + 10 % of the 200 it counted
+    assert refresh_statistics(engine, {"quarantine": 71}) == ["quarantine"]
