@@ -1,14 +1,16 @@
 """Reception: check every unverified order's payment at the gateway.
 
 New orders are verified in rounds of CHUNK by the time they were placed, each round reading
-the gateway's listing of that window and committing on its own, so a peak day's raw payments
-never sit in memory whole. Held orders re-checked are scattered over days: they are read one
+the gateway's listing of that window and committing on its own, two rounds in flight, so a
+peak day's raw payments never sit in memory whole. Held orders re-checked are scattered over days: they are read one
 by one (a window spanning them would list every payment in between), and only when due
 (domain.payments.due_for_recheck: less often the longer they have waited)."""
 from __future__ import annotations
 
+import contextvars
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import orjson
@@ -27,6 +29,7 @@ from warehouse.schema import payments
 
 COLUMNS = ["order_id", "total_amount", "currency", "payment_ref", "placed_at", "status", "hold_reason", "status_at"]
 CHUNK = 20_000                          # new orders per round (a raw Stripe intent is ~3 KB in memory)
+ROUNDS_IN_FLIGHT = 2                    # one listed by the gateway while another is decoded and stored
 CHECKOUT = timedelta(hours=1)           # a payment is made at checkout, shortly before its order is placed
 NO_PAYMENTS = pd.DataFrame(columns=["payment_ref", "status", "amount", "currency"])
 
@@ -88,6 +91,17 @@ def verify_round(orders: pd.DataFrame, window: dict, *, as_of: datetime) -> Coun
     return Counter(changed=changed, **decisions["status"].value_counts().to_dict())
 
 
+def in_flight(work: Iterator[tuple[pd.DataFrame, dict]], *, as_of: datetime) -> Counter:
+    """verify_round over the rounds, ROUNDS_IN_FLIGHT at a time: the gateway lists one round's
+    window while this process decodes and stores another's (the rounds hold different orders,
+    each commits on its own). Each runs in a copy of this context (the flow run's id and logger);
+    a round that fails is raised once the others have committed."""
+    with ThreadPoolExecutor(max_workers=ROUNDS_IN_FLIGHT, thread_name_prefix="verify") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, verify_round, orders, window, as_of=as_of)
+                   for orders, window in work]
+    return sum((future.result() for future in futures), Counter())
+
+
 @task(task_run_name="verify-payments", cache_policy=NONE, **TRANSIENT_RETRIES)
 def verify_payments(as_of: datetime, channels: list[str] | None = None) -> dict[str, int]:
     """Orders of `channels` (None = all): intake has no warehouse yet (domain.partitions)."""
@@ -97,9 +111,7 @@ def verify_payments(as_of: datetime, channels: list[str] | None = None) -> dict[
         pending = due(conn, waiting, as_of=as_of)
     if pending.empty:
         return {"checked": 0, "not_due": len(waiting)}
-    counts = Counter()
-    for orders, window in rounds(pending):
-        counts += verify_round(orders, window, as_of=as_of)
+    counts = in_flight(rounds(pending), as_of=as_of)
     counts = {"checked": len(pending), "not_due": len(waiting) - len(pending), "changed": counts.pop("changed", 0),
               **counts}
     emit("cumplido.payments.verified", resource="cumplido.gateway." + res.payment_gateway.name, payload=counts)

@@ -58,3 +58,28 @@ def test_held_orders_are_re_checked_only_when_due_and_new_ones_always(engine, or
 
     # waited 2 h: re-checked every 30 min; "unpaid" has no payment row, last checked going on hold
     assert sorted(due["order_id"]) == ["shop:new", "shop:old-hold", "shop:unpaid"]
+
+
+def test_rounds_go_two_at_a_time_and_one_that_fails_is_raised_after_the_others_ran(monkeypatch):
+    import threading
+    from collections import Counter
+
+    import pytest
+
+    both_started, ran = threading.Barrier(2, timeout=5), []
+
+    def verify_round(orders, window, *, as_of):
+        if len(ran) < 2:
+            both_started.wait()   # the first two rounds are in flight together, or this times out
+        ran.append(orders["order_id"].iloc[0])
+        if orders["order_id"].iloc[0] == "n2":
+            raise RuntimeError("gateway said no")
+        return Counter(changed=len(orders))
+
+    monkeypatch.setattr(stage, "verify_round", verify_round)
+    monkeypatch.setattr(stage, "CHUNK", 1)
+    assert stage.in_flight(stage.rounds(pending([1, 2], held_days=[])), as_of=T0) == Counter(changed=2)
+    ran.clear()
+    with pytest.raises(RuntimeError, match="gateway said no"):
+        stage.in_flight(stage.rounds(pending([1, 2, 3, 4], held_days=[])), as_of=T0)
+    assert sorted(ran) == ["n0", "n1", "n2", "n3"]
