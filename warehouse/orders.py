@@ -115,16 +115,18 @@ def orders_in(conn: Connection, statuses: Sequence[str] | str, *, channels: Sequ
     return read_frame(conn, stmt)
 
 
-def transition(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_run_id: str | None) -> int:
+def transition(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_run_id: str | None,
+               held: bool = False) -> int:
     """Move orders to a new state. changes: order_id, status, and optionally hold_reason and
     warehouse_id. Only orders whose status differs change (status_at = at, hold_reason as
     given or cleared) and each appends one event (event = status, detail = hold_reason).
-    Returns the number of orders changed; a re-run returns 0."""
+    Returns the number of orders changed; a re-run returns 0. held: this transaction already
+    holds these orders' row locks (it claimed them), so they are not locked again first."""
     if changes.empty:
         return 0
     changes = changes.drop_duplicates("order_id", keep="last")
     if conn.dialect.name == "postgresql" and len(changes) > STAGE_ABOVE:
-        return _transition_staged(conn, changes, at=at, flow_run_id=flow_run_id)
+        return _transition_staged(conn, changes, at=at, flow_run_id=flow_run_id, held=held)
     current = _lock_statuses(conn, changes["order_id"])
     merged = changes.merge(current, on="order_id", suffixes=("", "_now"))
     moving = merged[merged["status"] != merged["status_now"]]
@@ -140,16 +142,19 @@ def transition(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_ru
     return len(moving)
 
 
-def _transition_staged(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_run_id: str | None) -> int:
+def _transition_staged(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_run_id: str | None,
+                       held: bool) -> int:
     """transition on PostgreSQL for many orders, without the rows coming back to Python: the
     changes are staged, the orders locked in order_id order (as _lock_statuses does, so runs
-    that move overlapping orders queue instead of deadlocking), then one statement updates the
-    orders whose status differs and appends their events."""
+    that move overlapping orders queue instead of deadlocking) unless the transaction holds
+    them already, then one statement updates the orders whose status differs and appends
+    their events."""
     columns = ["order_id", "status", *(c for c in ("hold_reason", "warehouse_id") if c in changes)]
     with staged(conn, orders, prepare(orders, changes[columns])) as wanted:
-        locked = (select(orders.c.order_id).where(orders.c.order_id.in_(select(wanted.c.order_id)))
-                  .order_by(orders.c.order_id).with_for_update())
-        conn.execute(select(func.count()).select_from(locked.subquery()))
+        if not held:
+            locked = (select(orders.c.order_id).where(orders.c.order_id.in_(select(wanted.c.order_id)))
+                      .order_by(orders.c.order_id).with_for_update())
+            conn.execute(select(func.count()).select_from(locked.subquery()))
         values = {"status": wanted.c.status, "status_at": at,
                   "hold_reason": wanted.c.hold_reason if "hold_reason" in changes else None}
         if "warehouse_id" in changes:

@@ -80,7 +80,7 @@ def reserve_orders(conn: Connection, *, warehouses: Sequence[Warehouse], now: da
         _take(conn, allocation.reservations)
         _write_reservations(conn, allocation.reservations, now=now, ttl=ttl)
         _write_backorders(conn, allocation.backorders, claimed["order_id"], now=now)
-        order_repo.transition(conn, _order_changes(allocation), at=now, flow_run_id=flow_run_id)
+        order_repo.transition(conn, _order_changes(allocation), at=now, flow_run_id=flow_run_id, held=True)
     return allocation
 
 

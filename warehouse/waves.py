@@ -38,9 +38,11 @@ def claim_reserved_picks(conn: Connection, *, channels: Sequence[str] | None = N
 
 
 def save_waves(conn: Connection, planned: PlannedWaves, *, at, flow_run_id: str | None) -> int:
+    """Write the waves and their pick lines and move their orders to waved, in the transaction
+    that claimed them (claim_reserved_picks); returns the orders moved."""
     if planned.waves.empty:
         return 0
     upsert(conn, waves, planned.waves)
     upsert(conn, pick_lines, planned.pick_lines)
     waved = pd.DataFrame({"order_id": planned.pick_lines["order_id"].unique(), "status": states.WAVED})
-    return transition(conn, waved, at=at, flow_run_id=flow_run_id)
+    return transition(conn, waved, at=at, flow_run_id=flow_run_id, held=True)

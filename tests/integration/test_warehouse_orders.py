@@ -176,3 +176,20 @@ def test_a_transition_of_many_orders_moves_each_once_with_its_event(engine, orde
     assert len(moved) == 250 and set(moved["order_id"]) == set(ids)
     assert moved.set_index("order_id").loc["shop:3", "detail"] == "reason 3"
     assert (got["event"] == states.WAVED).sum() == 250
+
+
+def test_orders_the_transaction_already_holds_move_without_being_locked_again(engine, order_frames):
+    from sqlalchemy import event
+
+    specs = {str(i): [("SKU-1", 1)] for i in range(250)}
+    with engine.begin() as conn:
+        insert_pulled(conn, batch(order_frames, specs), flow_run_id=None)
+    statements: list[str] = []
+    with engine.begin() as conn:
+        claim = select(orders.c.order_id).order_by(orders.c.order_id)
+        claimed = read_frame(conn, claim.with_for_update() if engine.dialect.name == "postgresql" else claim)
+        event.listen(conn, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        moved = transition(conn, claimed.assign(status=states.RESERVED), at=T1, flow_run_id="run-7", held=True)
+    assert moved == 250
+    assert not [s for s in statements if "FOR UPDATE" in s]   # one lock per order: the claim's
+    assert (events(engine)["flow_run_id"] == "run-7").sum() == 250
