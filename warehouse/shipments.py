@@ -84,9 +84,9 @@ def record_labels(conn: Connection, labels: pd.DataFrame, *, at: datetime, flow_
     update_rows(conn, shipments, labels.drop(columns=["order_id"]).assign(
         label_status="purchased", error=None, updated_at=at), keys=["shipment_id"])
     order_ids = labels["order_id"].tolist()
-    consume_reservations(conn, order_ids, now=at)
+    consume_reservations(conn, order_ids, now=at)   # locks the orders first, in order_id order
     return transition(conn, pd.DataFrame({"order_id": order_ids, "status": states.LABEL_BOOKED}),
-                      at=at, flow_run_id=flow_run_id)
+                      at=at, flow_run_id=flow_run_id, held=True)
 
 
 def record_label_failures(conn: Connection, failures: pd.DataFrame, *, at: datetime, flow_run_id: str | None) -> int:

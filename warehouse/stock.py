@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, and_, bindparam, select
 
 from config.world import Warehouse
 from domain import states
@@ -101,6 +101,18 @@ def _lock_stock(conn: Connection, skus: pd.Series) -> pd.DataFrame:
     stmt = select(stock.c.sku, stock.c.location_id, stock.c.warehouse_id, stock.c.on_hand,
                   stock.c.reserved).order_by(stock.c.sku, stock.c.location_id)
     return order_repo.lock_rows(conn, stmt, stock.c.sku, skus.tolist())
+
+
+def _lock_bins(conn: Connection, per_bin: pd.DataFrame) -> None:
+    """PostgreSQL: lock the stock rows of just these (sku, location) bins, in the same
+    (sku, location_id) order as _lock_stock, so the two never deadlock. SQLite's writers
+    queue at BEGIN IMMEDIATE instead."""
+    if conn.dialect.name != "postgresql" or per_bin.empty:
+        return
+    bins = unnested(per_bin[KEY], {"sku": stock.c.sku.type, "location_id": stock.c.location_id.type}, name="bins")
+    same_bin = and_(stock.c.sku == bins.c.sku, stock.c.location_id == bins.c.location_id)
+    conn.execute(select(stock.c.sku).join(bins, same_bin).order_by(stock.c.sku, stock.c.location_id)
+                 .with_for_update(of=stock))
 
 
 def _take(conn: Connection, taken: pd.DataFrame) -> None:
@@ -245,7 +257,7 @@ def _lock_active(conn: Connection, order_ids: pd.Series, *conditions) -> pd.Data
 def _give_back(conn: Connection, held: pd.DataFrame, *, consume: bool) -> None:
     """reserved -= x (and on_hand -= x when consumed) per (sku, location) in key order."""
     per_bin = _per_bin(held)
-    _lock_stock(conn, per_bin["sku"])
+    _lock_bins(conn, per_bin)
     x, same_bin, params = _bin_deltas(conn, per_bin)
     values = {"reserved": stock.c.reserved - x}
     if consume:
