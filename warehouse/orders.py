@@ -121,7 +121,9 @@ def transition(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_ru
     warehouse_id. Only orders whose status differs change (status_at = at, hold_reason as
     given or cleared) and each appends one event (event = status, detail = hold_reason).
     Returns the number of orders changed; a re-run returns 0. held: this transaction already
-    holds these orders' row locks (it claimed them), so they are not locked again first."""
+    holds these orders' row locks (it claimed them), so the staged path (PostgreSQL, more than
+    STAGE_ABOVE orders) does not lock them again first; the row-by-row path reads their
+    statuses with its usual lock, which then costs nothing more."""
     if changes.empty:
         return 0
     changes = changes.drop_duplicates("order_id", keep="last")

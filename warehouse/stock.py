@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from config.world import Warehouse
 from domain import states
@@ -109,9 +109,8 @@ def _lock_bins(conn: Connection, per_bin: pd.DataFrame) -> None:
     queue at BEGIN IMMEDIATE instead."""
     if conn.dialect.name != "postgresql" or per_bin.empty:
         return
-    bins = unnested(per_bin[KEY], {"sku": stock.c.sku.type, "location_id": stock.c.location_id.type}, name="bins")
-    same_bin = and_(stock.c.sku == bins.c.sku, stock.c.location_id == bins.c.location_id)
-    conn.execute(select(stock.c.sku).join(bins, same_bin).order_by(stock.c.sku, stock.c.location_id)
+    _, same_bin, _ = _bin_deltas(conn, per_bin)
+    conn.execute(select(stock.c.sku).where(*same_bin).order_by(stock.c.sku, stock.c.location_id)
                  .with_for_update(of=stock))
 
 

@@ -27,7 +27,8 @@ class RunningServer:
 
 
 def serve(app, *, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    server = Server((host, port), _slashes_decoded(app), numthreads=THREADS, timeout=IDLE_SECONDS, server_name="cumplido-sandbox")
+    server = Server((host, port), _slashes_decoded(app), numthreads=THREADS, timeout=IDLE_SECONDS,
+                    server_name="cumplido-sandbox")
     _in_daemon_thread(server.prepare)   # binds now, so the port is known; its workers are daemons too
     bound = server.bind_addr[1]
     thread = threading.Thread(target=server.serve, name=f"sandbox:{bound}", daemon=True)
