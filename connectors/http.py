@@ -86,6 +86,9 @@ class ApiClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        if kwargs.get("json") is not None:    # encoded by orjson: requests' json encoder took longer than the call
+            kwargs["data"] = orjson.dumps(kwargs.pop("json"))
+            kwargs["headers"] = {"Content-Type": "application/json", **(kwargs.get("headers") or {})}
         url = self.url(path)
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries

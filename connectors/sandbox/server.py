@@ -9,7 +9,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+import orjson
 from cheroot.wsgi import Server
+from werkzeug.wrappers import Request
 
 THREADS = 16        # requests served at once: a run's parallel stages and their chunks in flight
 IDLE_SECONDS = 300  # a kept-alive connection idle this long is closed (clients open a new one)
@@ -63,3 +65,14 @@ def _in_daemon_thread(call) -> None:
     thread.join()
     if failed:
         raise failed[0]
+
+
+def request_json(request: Request):
+    """What Request.get_json(silent=True) answers (the body parsed, or None when it is not JSON or
+    does not parse), parsed by orjson: the standard decoder was a tenth of a carrier's time."""
+    if not request.is_json:
+        return None
+    try:
+        return orjson.loads(request.get_data())
+    except orjson.JSONDecodeError:
+        return None

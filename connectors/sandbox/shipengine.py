@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 from config.world import Carrier, Service, World
 from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults, with_faults
+from connectors.sandbox.server import request_json
 from connectors.sandbox.shipengine_batch_views import BatchRecord, RateRequest
 from connectors.sandbox.shipengine_batches import BulkEndpoints
 from connectors.sandbox.shipengine_objects import (
@@ -129,7 +130,7 @@ class ShipEngineSandbox(BulkEndpoints):
 
     @staticmethod
     def _body(request: Request) -> dict:
-        body = request.get_json(silent=True)
+        body = request_json(request)
         if not isinstance(body, dict):
             raise ShipEngineError(400, "Body of request cannot be null.", code="request_body_required")
         return body

@@ -16,6 +16,7 @@ from connectors.sandbox.shipengine_batch_views import (
     IN_FLIGHT, BatchRecord, RateRequest, batch_view, page_args, page_links,
 )
 from connectors.sandbox.shipengine_objects import ShipEngineError, ShipmentRecord, rate_view, shipment_view
+from connectors.sandbox.server import request_json
 from connectors.sandbox.shipengine_rates import price, zone
 from connectors.sandbox.shipengine_tracking import DAY, iso
 
@@ -126,7 +127,7 @@ class BulkEndpoints:
 
     def _process_batch(self, request: Request, batch_id: str) -> None:
         batch = self._batch(batch_id)
-        if request.get_data() and not isinstance(request.get_json(silent=True), dict):
+        if request.get_data() and not isinstance(request_json(request), dict):
             raise ShipEngineError(400, "The request body must be a JSON object", code="invalid_field_value")
         if batch.status != "open":
             raise ShipEngineError(400, f"Batch {batch_id} is {batch.status}; only an open batch can be processed",

@@ -188,5 +188,5 @@ def _event(scan: Scan) -> dict:
 def iso(moment: datetime) -> str:
     """ShipEngine's timestamps: UTC, milliseconds, Z."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"     # strftime took twice as long

@@ -28,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 from config.world import World
 from connectors.sandbox.clock import SimClock
 from connectors.sandbox.faults import Faults, with_faults
+from connectors.sandbox.server import request_json
 from connectors.sandbox.shopify_bulk import BulkKnobs, download
 from connectors.sandbox.shopify_cost import (
     SINGLE_QUERY_MAX_COST, LeakyBucket, actual_cost, cost_extension, requested_cost,
@@ -90,12 +91,7 @@ def _never(_value) -> bool:
 
 def _json_body(request: Request) -> dict:
     """The request's JSON object, or {} when it sent none (as Request.get_json(silent=True) or {})."""
-    if not request.is_json:
-        return {}
-    try:
-        body = orjson.loads(request.get_data())
-    except orjson.JSONDecodeError:
-        return {}
+    body = request_json(request)
     return body if isinstance(body, dict) else {}
 
 
@@ -138,6 +134,10 @@ class ShopifySandbox:
                                                             bucket=bucket)
                 self._cancels[channel.shop_domain] = Timeline()
         self._lock = threading.RLock()
+        # Result files are served under a lock of their own: one shop's download never waits
+        # for another shop's export, which runs under the simulation's lock (as at Shopify,
+        # where the files sit in cloud storage, apart from the API).
+        self._files_lock = threading.Lock()
         self._orders_factory = factory_for(world, shares=self.shares, orders_per_day=orders_per_day,
                                            max_lines=max_lines)
         self.wsgi_app = with_faults(self._serve, self.faults, error_body=_fault_body)
@@ -233,7 +233,7 @@ class ShopifySandbox:
     def _handle(self, request: Request) -> Response:
         bulk_file = BULK_FILE.match(request.path)
         if bulk_file and bulk_file["shop"] in self.shops and request.method == "GET":
-            with self._lock:
+            with self._files_lock:
                 return download(self.shops[bulk_file["shop"]], bulk_file["number"], request, self.bulk)
         match = PATH.match(request.path)
         if not match or match["shop"] not in self.shops:

@@ -230,8 +230,9 @@ def download(shop, number: str, request: Request, knobs: BulkKnobs) -> Response:
     """GET /{shop}/bulk/{n}.jsonl?signature=…: the file, as cloud storage serves a signed URL."""
     if request.headers.get("X-Shopify-Access-Token") or request.headers.get("Authorization"):
         return _storage_error(400, "InvalidArgument", "A signed URL request must not carry other credentials.")
-    op = next((op for op in shop.bulk_exports if numeric_id(op.id) == number and op.file), None)
-    if op is None:
+    op = next((op for op in shop.bulk_exports if numeric_id(op.id) == number), None)
+    body = op.file if op is not None else None      # read once: an export may expire it meanwhile
+    if not body:
         return _storage_error(404, "NoSuchKey", "The specified key does not exist.")
     if not hmac.compare_digest(request.args.get("signature", ""), _signature(knobs.secret, shop.domain, op.number)):
         return _storage_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match.")
@@ -240,7 +241,6 @@ def download(shop, number: str, request: Request, knobs: BulkKnobs) -> Response:
         response = _storage_error(503, "ServiceUnavailable", "Service Unavailable")
         response.headers["Retry-After"] = "0"
         return response
-    body = op.file
     if knobs.truncate_downloads:   # cut at a line boundary: every line parses, some are missing
         knobs.truncate_downloads -= 1
         body = body[: body.rfind(b"\n", 0, len(body) // 2) + 1]

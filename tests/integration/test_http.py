@@ -69,3 +69,13 @@ def test_timeouts_are_retried_then_reported():
     with pytest.raises(TransientApiError, match="timed out"):
         client(waits, max_retries=1, timeout=3).request("GET", "/v1/slow")
     assert len(waits) == 1
+
+
+@responses.activate
+def test_a_json_body_is_sent_as_json_with_the_callers_headers():
+    from responses.matchers import header_matcher, json_params_matcher
+
+    body = {"shipment": {"weight": {"value": 1.5, "unit": "kilogram"}}, "ids": ["se-1", "se-2"], "note": "ñandú"}
+    responses.post(f"{BASE}/v1/rates", json={"ok": True}, match=[
+        json_params_matcher(body), header_matcher({"Content-Type": "application/json", "Idempotency-Key": "k-1"})])
+    assert client([]).json("POST", "/v1/rates", json=body, headers={"Idempotency-Key": "k-1"}) == {"ok": True}

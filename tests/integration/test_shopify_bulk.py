@@ -346,6 +346,19 @@ def test_the_file_is_only_served_on_its_signed_url_without_credentials(open_shop
     assert requests.get(url, headers={"X-Shopify-Access-Token": "shpat_sandbox"}, timeout=5).status_code == 400
 
 
+
+
+def test_a_finished_file_downloads_while_the_shop_is_busy_exporting_another(open_shop):
+    # two stores exporting a peak day: the first's file is fetched while the second's export
+    # holds the simulation (as at Shopify, whose files sit in cloud storage, apart from the API)
+    shop = open_shop(days=0.5)
+    storefront = shop.storefront()
+    shop.pull(storefront)
+    url = storefront._query("BulkOperationPoll", shopify_bulk.POLL, {"id": shop.operations[0].id})["node"]["url"]
+    with shop.sandbox._lock:                         # what a running export holds
+        answer = requests.get(url, timeout=5)
+
+    assert answer.status_code == 200 and len(answer.content.splitlines()) == int(shop.operations[0].object_count)
 # --- the contract -------------------------------------------------------------------------------
 
 def test_the_shapes_accept_shopifys_recorded_bulk_and_batch_answers():
