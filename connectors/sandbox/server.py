@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from cheroot.wsgi import Server
@@ -67,7 +68,7 @@ def _in_daemon_thread(call) -> None:
         raise failed[0]
 
 
-def request_json(request: Request):
+def request_json(request: Request) -> Any:
     """What Request.get_json(silent=True) answers (the body parsed, or None when it is not JSON or
     does not parse), parsed by orjson: the standard decoder was a tenth of a carrier's time."""
     if not request.is_json:

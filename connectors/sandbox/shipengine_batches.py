@@ -12,11 +12,11 @@ import math
 from werkzeug.wrappers import Request
 
 from config.world import Carrier, Service
+from connectors.sandbox.server import request_json
 from connectors.sandbox.shipengine_batch_views import (
     IN_FLIGHT, BatchRecord, RateRequest, batch_view, page_args, page_links,
 )
 from connectors.sandbox.shipengine_objects import ShipEngineError, ShipmentRecord, rate_view, shipment_view
-from connectors.sandbox.server import request_json
 from connectors.sandbox.shipengine_rates import price, zone
 from connectors.sandbox.shipengine_tracking import DAY, iso
 
