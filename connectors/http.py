@@ -44,6 +44,11 @@ def retry_after_seconds(response: requests.Response) -> float | None:
             return None
 
 
+# Connections kept open per host: as many as a run's threads call one vendor at once (two payment
+# rounds of eight readers each, eight carrier quotes); past it, urllib3 drops them and warns.
+POOL_SIZE = 32
+
+
 class ApiClient:
     """A vendor's base URL plus auth; `request` returns a successful response or raises."""
 
@@ -70,6 +75,8 @@ class ApiClient:
         self.error_message = error_message
         self.sleep = sleep
         self.session = requests.Session()
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE))
         self.session.headers.update({"User-Agent": "cumplido/0.1 (+https://github.com/cumplido)"})
         self.session.headers.update(headers or {})
         self.session.auth = auth

@@ -1,12 +1,17 @@
 """The shared HTTP layer: what is retried, how long it waits, and what the caller is told."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 import responses
+from responses.matchers import header_matcher, json_params_matcher
 
 from connectors.errors import ApiUnreachable, PermanentApiError, TransientApiError
 from connectors.http import ApiClient
+from connectors.sandbox.server import serve
 
 BASE = "https://api.vendor.test"
 
@@ -73,9 +78,27 @@ def test_timeouts_are_retried_then_reported():
 
 @responses.activate
 def test_a_json_body_is_sent_as_json_with_the_callers_headers():
-    from responses.matchers import header_matcher, json_params_matcher
-
     body = {"shipment": {"weight": {"value": 1.5, "unit": "kilogram"}}, "ids": ["se-1", "se-2"], "note": "ñandú"}
     responses.post(f"{BASE}/v1/rates", json={"ok": True}, match=[
         json_params_matcher(body), header_matcher({"Content-Type": "application/json", "Idempotency-Key": "k-1"})])
     assert client([]).json("POST", "/v1/rates", json=body, headers={"Idempotency-Key": "k-1"}) == {"ok": True}
+
+
+def test_a_vendor_called_from_many_threads_at_once_keeps_every_connection(caplog):
+    # two payment rounds of eight readers each: sixteen calls in flight on one client
+    in_flight = threading.Barrier(16, timeout=10)
+
+    def app(environ, start_response):
+        in_flight.wait()                                  # every call is open at the same moment
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"ok": true}']
+
+    server = serve(app)
+    try:
+        api = ApiClient("vendor", server.url)
+        with caplog.at_level("WARNING", logger="urllib3"), ThreadPoolExecutor(max_workers=16) as pool:
+            answers = list(pool.map(lambda _: api.json("GET", "/v1/things"), range(16)))
+    finally:
+        server.stop()
+    assert answers == [{"ok": True}] * 16
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
