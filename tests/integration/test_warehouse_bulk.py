@@ -219,14 +219,14 @@ def test_read_in_is_one_statement_on_postgresql_and_chunks_on_sqlite(engine):
 
 def test_staging_twice_in_one_transaction_keeps_no_rows_and_no_catalog_churn(engine):
     # the same columns updated twice in one transaction: the second statement sees only its own
-    # rows; on PostgreSQL, later transactions reuse the connection's staging tables: no table is
+    # rows; on PostgreSQL, a connection's later transactions reuse its staging tables: no table is
     # created (no row written to pg_class), so the catalogs do not swell between vacuums
     with engine.begin() as conn:
         upsert(conn, stock, stock_frame(n=4))
     keys = ["sku", "location_id"]
 
-    def update_twice(on_hand: int) -> int:
-        with engine.begin() as conn:
+    def update_twice(conn, on_hand: int) -> int:
+        with conn.begin():
             assert update_rows(conn, stock, stock_frame(n=2, on_hand=on_hand), keys=keys) == 2
             assert update_rows(conn, stock, stock_frame(n=4, on_hand=on_hand).iloc[3:], keys=keys) == 1
             if engine.dialect.name != "postgresql":
@@ -234,7 +234,8 @@ def test_staging_twice_in_one_transaction_keeps_no_rows_and_no_catalog_churn(eng
             return conn.execute(text("SELECT n_tup_ins FROM pg_stat_xact_sys_tables "
                                      "WHERE relid = 'pg_catalog.pg_class'::regclass")).scalar_one()
 
-    update_twice(7)
-    assert read_stock(engine)["on_hand"].tolist() == [7, 7, 5, 7]
-    assert update_twice(8) == 0
+    with engine.connect() as conn:          # one connection, as a pooled one serves run after run
+        update_twice(conn, 7)
+        assert read_stock(engine)["on_hand"].tolist() == [7, 7, 5, 7]
+        assert update_twice(conn, 8) == 0
     assert read_stock(engine)["on_hand"].tolist() == [8, 8, 5, 8]
