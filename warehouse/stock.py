@@ -103,13 +103,12 @@ def _lock_stock(conn: Connection, skus: pd.Series) -> pd.DataFrame:
     return order_repo.lock_rows(conn, stmt, stock.c.sku, skus.tolist())
 
 
-def _lock_bins(conn: Connection, per_bin: pd.DataFrame) -> None:
-    """PostgreSQL: lock the stock rows of just these (sku, location) bins, in the same
-    (sku, location_id) order as _lock_stock, so the two never deadlock. SQLite's writers
-    queue at BEGIN IMMEDIATE instead."""
-    if conn.dialect.name != "postgresql" or per_bin.empty:
+def _lock_bins(conn: Connection, same_bin: list) -> None:
+    """PostgreSQL: lock the stock rows of just the bins `same_bin` matches (_bin_deltas' key
+    match), in the same (sku, location_id) order as _lock_stock, so the two never deadlock.
+    SQLite's writers queue at BEGIN IMMEDIATE instead."""
+    if conn.dialect.name != "postgresql":
         return
-    _, same_bin, _ = _bin_deltas(conn, per_bin)
     conn.execute(select(stock.c.sku).where(*same_bin).order_by(stock.c.sku, stock.c.location_id)
                  .with_for_update(of=stock))
 
@@ -138,7 +137,7 @@ def _bin_deltas(conn: Connection, per_bin: pd.DataFrame) -> tuple:
     """(x, same_bin, params) for one UPDATE of stock by per_bin's quantity per (sku, location):
     the quantity's expression, the key match and the execute parameters. PostgreSQL: one
     UPDATE … FROM unnest(arrays), set-based (the bins' rows are already locked, in key order,
-    by _lock_stock, so the update takes no lock of its own); SQLite: an executemany in key order."""
+    by _lock_stock or _lock_bins, so the update takes no lock of its own); SQLite: an executemany in key order."""
     if conn.dialect.name == "postgresql":
         bins = unnested(per_bin, {"sku": stock.c.sku.type, "location_id": stock.c.location_id.type,
                                   "quantity": stock.c.on_hand.type}, name="bins")
@@ -256,8 +255,9 @@ def _lock_active(conn: Connection, order_ids: pd.Series, *conditions) -> pd.Data
 def _give_back(conn: Connection, held: pd.DataFrame, *, consume: bool) -> None:
     """reserved -= x (and on_hand -= x when consumed) per (sku, location) in key order."""
     per_bin = _per_bin(held)
-    _lock_bins(conn, per_bin)
     x, same_bin, params = _bin_deltas(conn, per_bin)
+    if not per_bin.empty:
+        _lock_bins(conn, same_bin)
     values = {"reserved": stock.c.reserved - x}
     if consume:
         values["on_hand"] = stock.c.on_hand - x

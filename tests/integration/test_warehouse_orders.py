@@ -5,7 +5,7 @@ import json
 from datetime import datetime, timezone
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from domain import states
 from domain.orders import ValidatedOrders, to_json
@@ -179,8 +179,6 @@ def test_a_transition_of_many_orders_moves_each_once_with_its_event(engine, orde
 
 
 def test_orders_the_transaction_already_holds_move_without_being_locked_again(engine, order_frames):
-    from sqlalchemy import event
-
     specs = {str(i): [("SKU-1", 1)] for i in range(250)}
     with engine.begin() as conn:
         insert_pulled(conn, batch(order_frames, specs), flow_run_id=None)
