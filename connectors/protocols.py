@@ -54,6 +54,19 @@ class PaymentGateway(Protocol):
     def check(self) -> str: ...
 
 
+class QuoteMemory(Protocol):
+    """Carrier quotes kept between runs and processes, by the carrier's own key for what it
+    priced (a ShipEngine lane's reference). A tariff does not change within minutes, and a
+    carrier's rate limit (ShipEngine: 200 requests a minute) would not let every run of a busy
+    day quote its lanes afresh. Times are naive UTC, real time (not a run's as_of)."""
+
+    def recall(self, scope: str, keys: Sequence[str], *, newer_than: datetime) -> dict[str, list[Rate]]:
+        """The rates remembered for these keys in scope, quoted after newer_than."""
+
+    def remember(self, scope: str, quotes: dict[str, list[Rate]], *, at: datetime) -> None:
+        """Keep these rates (key -> rates), quoted at `at`, replacing older ones."""
+
+
 @runtime_checkable
 class Carrier(Protocol):
     name: str

@@ -8,13 +8,14 @@ from typing import Any, NamedTuple
 from config.secrets import resolve_secret
 from config.settings import Settings, SettingsError
 from config.world import Channel, Vendor, World
-from connectors.protocols import Carrier, PaymentGateway, Storefront
+from connectors.protocols import Carrier, PaymentGateway, QuoteMemory, Storefront
 
 
 class Implementation(NamedTuple):
     module: str
     cls: str
     credentials: tuple[str, ...]   # keyword arguments of the constructor, read per vendor
+    options: tuple[str, ...] = ()  # optional keyword arguments it takes (others' are not passed)
 
 
 STOREFRONTS = {
@@ -30,7 +31,8 @@ GATEWAYS = {
     "mercadopago": Implementation("connectors.payments.mercadopago", "MercadoPagoGateway", ("access_token",)),
 }
 CARRIERS = {
-    "shipengine": Implementation("connectors.carriers.shipengine", "ShipEngineCarrier", ("api_key",)),
+    "shipengine": Implementation("connectors.carriers.shipengine", "ShipEngineCarrier", ("api_key",),
+                                 ("quote_memory",)),
     "easypost": Implementation("connectors.carriers.easypost", "EasyPostCarrier", ("api_key",)),
     "shippo": Implementation("connectors.carriers.shippo", "ShippoCarrier", ("api_token",)),
 }
@@ -54,11 +56,12 @@ def _credentials(entry: Channel | Vendor, impl: Implementation, settings: Settin
 
 
 def _build(table: dict[str, Implementation], entry: Channel | Vendor, settings: Settings, what: str,
-           **kwargs: Any) -> Any:
+           options: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     impl = table.get(entry.kind)
     if impl is None:
         raise SettingsError(f"{what}: unknown kind {entry.kind!r}; known: {', '.join(sorted(table))}")
     cls = getattr(importlib.import_module(impl.module), impl.cls)
+    kwargs.update({name: value for name, value in (options or {}).items() if name in impl.options})
     return cls(**kwargs, **_credentials(entry, impl, settings, what),
                timeout=settings.http_timeout_seconds, max_retries=settings.http_max_retries)
 
@@ -76,7 +79,9 @@ def payment_gateway(world: World, settings: Settings) -> PaymentGateway:
                   api_base=_api_base(gateway, settings, "the payment gateway"))
 
 
-def carrier(world: World, settings: Settings) -> Carrier:
+def carrier(world: World, settings: Settings, quote_memory: QuoteMemory | None = None) -> Carrier:
+    """The carrier account's connector; one that quotes by lane keeps its quotes in quote_memory."""
     account = world.carrier_account
-    return _build(CARRIERS, account, settings, "the carrier account", carriers=world.carriers,
+    return _build(CARRIERS, account, settings, "the carrier account", {"quote_memory": quote_memory},
+                  carriers=world.carriers,
                   api_base=_api_base(account, settings, "the carrier account"))

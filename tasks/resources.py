@@ -44,7 +44,9 @@ class Resources:
 
     @cached_property
     def carrier(self) -> Carrier:
-        return registry.carrier(self.world, self.settings)
+        from warehouse.quotes import WarehouseQuotes
+
+        return registry.carrier(self.world, self.settings, quote_memory=WarehouseQuotes(lambda: self.engine))
 
     def close(self) -> None:
         if "engine" in self.__dict__:

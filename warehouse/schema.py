@@ -11,7 +11,7 @@ from sqlalchemy import (
     MetaData, Numeric, String, Table, Text, UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0005"   # the newest migration under warehouse/migrations/versions: bump with each one
+SCHEMA_REVISION = "0006"   # the newest migration under warehouse/migrations/versions: bump with each one
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -214,6 +214,14 @@ shipments = Table(
     Index(None, "order_id", "direction"),                      # an order's outbound parcel, its returns'
     Index(None, "label_status"),
     Index(None, "tracking_status"),
+)
+
+carrier_quotes = Table(  # a carrier's rates for what it priced (a lane), kept minutes between runs
+    "carrier_quotes", metadata,
+    Column("scope", String(64), primary_key=True),              # the carrier account and its carrier set
+    Column("quote_key", String(64), primary_key=True),          # e.g. a ShipEngine lane's reference
+    Column("quoted_at", DateTime, nullable=False),              # real time, not a run's as_of
+    Column("rates", Text, nullable=False),                      # JSON list of domain.records.Rate
 )
 
 tracking_events = Table(

@@ -8,6 +8,7 @@ go through ShipEngine's bulk endpoints, quoted one parcel per lane: see shipengi
 shipengine_bulk."""
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -20,6 +21,7 @@ from connectors.carriers.shipengine_bulk import ShipEngineBulk
 from connectors.carriers.shipengine_shipment import MAX_EXTERNAL_ID, external_id, shipment_body
 from connectors.errors import PermanentApiError
 from connectors.http import ApiClient
+from connectors.protocols import QuoteMemory
 from domain.records import Label, ParcelRequest, Rate, TrackingEvent, TrackingState, TrackingUpdate
 
 STATUS_CODES: dict[str, TrackingState] = {
@@ -65,13 +67,18 @@ class ShipEngineCarrier(ShipEngineBulk):
     name = "shipengine"
 
     def __init__(self, *, api_base: str, api_key: str, carriers: Sequence[Carrier], timeout: float = 20,
-                 max_retries: int = 4, sleep: Callable[[float], None] = time.sleep, batch_wait_seconds: float = 900):
+                 max_retries: int = 4, sleep: Callable[[float], None] = time.sleep, batch_wait_seconds: float = 900,
+                 quote_memory: QuoteMemory | None = None):
         self._api = ApiClient("shipengine", api_base, headers={"API-Key": api_key}, timeout=timeout,
                               max_retries=max_retries, error_message=shipengine_error_message, sleep=sleep)
         self._sleep, self._batch_wait = sleep, batch_wait_seconds   # polling a batch: how, and for how long
         self._codes = {c.carrier_id: c.code for c in carriers}
         self._carrier_ids = {c.code: c.carrier_id for c in carriers}   # a rate names our code; a shipment, the id
         self._transit = {(c.carrier_id, s.code): s.transit_days for c in carriers for s in c.services}
+        # lane quotes are remembered per account and carrier set: another key or carrier list prices anew
+        self._quote_memory = quote_memory
+        account = "|".join([api_base, api_key, *sorted(f"{c.carrier_id}={c.code}" for c in carriers)])
+        self._quote_scope = f"shipengine:{hashlib.sha256(account.encode()).hexdigest()[:40]}"
 
     @property
     def session(self) -> requests.Session:

@@ -9,6 +9,8 @@ labels are bought by service (shipengine_bulk), not by rate_id.
 ShipEngine allows 200 requests a minute, so the lanes are drawn as coarse as the carrier's own
 prices (origin x zone x weight band), a lane's rates are kept for QUOTE_TTL_SECONDS (the chunks
 of one booking run quote the same lanes over and over; a tariff does not change within minutes),
+in the process and, given a QuoteMemory, between processes (a cycle every few minutes meets the
+lanes the last one quoted: a 500-order cycle has about 300 lanes, more than a minute's budget),
 and QUOTES_IN_FLIGHT lanes are asked at once. A 429 or 5xx is waited out and retried by ApiClient;
 one that outlasts its retries stops the quoting. A parcel the spec would refuse is answered alone,
 never sent nor lent a lane's rates; a lane ShipEngine refuses to rate gives every parcel of the
@@ -18,10 +20,12 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from connectors.carriers.shipengine_shipment import rating_body, shipment_body, shipment_problem
 from connectors.errors import PermanentApiError
+from connectors.protocols import QuoteMemory
 from domain.lanes import Lane, lanes_of, representative
 from domain.records import ParcelRequest, Rate
 
@@ -30,10 +34,14 @@ QUOTE_TTL_SECONDS = 600.0
 
 
 class RecentQuotes:
-    """The lanes' rates quoted in the last `ttl` seconds; safe to share between threads."""
+    """The lanes' rates quoted in the last `ttl` seconds; safe to share between threads. With a
+    `memory` (the warehouse, in runs), lanes this process has not quoted are looked up there
+    before anyone asks ShipEngine, and what it quotes is kept there: the next cycle, in another
+    process minutes later, re-quotes only the lanes it has not seen within the ttl."""
 
-    def __init__(self, *, ttl: float):
+    def __init__(self, *, ttl: float, memory: QuoteMemory | None = None, scope: str = ""):
         self._ttl, self._lock = ttl, threading.Lock()
+        self._memory, self._scope = memory, scope
         self._rates: dict[Lane, tuple[float, list[Rate]]] = {}   # lane -> (when quoted, its rates)
 
     def known(self, lanes) -> dict[Lane, list[Rate]]:
@@ -41,20 +49,33 @@ class RecentQuotes:
         now = time.monotonic()
         with self._lock:
             self._rates = {lane: kept for lane, kept in self._rates.items() if now - kept[0] < self._ttl}
-            return {lane: self._rates[lane][1] for lane in lanes if lane in self._rates}
+            found = {lane: self._rates[lane][1] for lane in lanes if lane in self._rates}
+        missing = {lane.reference: lane for lane in lanes if lane not in found}
+        if self._memory is not None and missing:
+            since = _utc_now() - timedelta(seconds=self._ttl)   # kept no longer than the ttl here, either
+            recalled = self._memory.recall(self._scope, list(missing), newer_than=since)
+            found.update((missing[reference], rates) for reference, rates in recalled.items())
+        return found
 
     def keep(self, rates: dict[Lane, list[Rate]]) -> None:
         now = time.monotonic()
         with self._lock:
             self._rates.update((lane, (now, lane_rates)) for lane, lane_rates in rates.items())
+        if self._memory is not None and rates:
+            self._memory.remember(self._scope, {lane.reference: lane_rates for lane, lane_rates in rates.items()},
+                                  at=_utc_now())
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class LaneQuotes:
-    """Mixed into ShipEngineCarrier: uses its _api, _codes and _ranked."""
+    """Mixed into ShipEngineCarrier: uses its _api, _codes, _ranked, _quote_memory and _quote_scope."""
 
     @cached_property
     def _recent_quotes(self) -> RecentQuotes:
-        return RecentQuotes(ttl=QUOTE_TTL_SECONDS)
+        return RecentQuotes(ttl=QUOTE_TTL_SECONDS, memory=self._quote_memory, scope=self._quote_scope)
 
     def quote_many(self, parcels: list[ParcelRequest]) -> dict[str, list[Rate] | str]:
         answers: dict[str, list[Rate] | str] = {}

@@ -21,6 +21,7 @@ from connectors.carriers.shipengine_shipment import shipment_body
 from domain.records import Address, Label
 from tests.integration.common import CUSTOMERS, carrier_fixtures, parcel
 from tests.integration.spec_validation import SHIPENGINE, ContractRecorder
+from warehouse.quotes import WarehouseQuotes
 
 make_sandbox, sandbox, make_carrier, carrier = carrier_fixtures(ShipEngineSandbox, ShipEngineCarrier,
                                                                 api_key=SANDBOX_API_KEY)
@@ -203,6 +204,36 @@ def test_a_lanes_quote_is_asked_again_once_it_is_old(world, carrier, contract, m
     assert calls == {"POST /v1/rates": 1}
     assert services(again["order-5069-p1"]) == services(first["order-5069-p1"])
     assert again["order-5069-p1"][0].rate_id != first["order-5069-p1"][0].rate_id
+
+
+def test_a_later_cycle_in_another_process_recalls_the_lanes_quoted_minutes_ago(world, make_carrier, sandbox,
+                                                                               contract, engine):
+    memory = WarehouseQuotes(lambda: engine)
+    first = make_carrier(quote_memory=memory).quote_many([parcel(world, f"order-{5110 + i}-p1", to=CUSTOMERS[i])
+                                                          for i in range(2)])
+    later = make_carrier(quote_memory=memory)               # a new process: nothing quoted in it yet
+    calls = contract.attach(later)
+
+    again = later.quote_many([parcel(world, "order-5112-p1", to=CUSTOMERS[1], weight_kg=1.2),
+                              parcel(world, "order-5113-p1", to=CUSTOMERS[2])])
+
+    assert calls == {"POST /v1/rates": 1}   # Seattle: the only lane the first cycle did not quote
+    assert again["order-5112-p1"] == first["order-5111-p1"]
+
+
+def test_another_account_or_old_quotes_are_not_recalled(world, make_carrier, sandbox, contract, engine, monkeypatch):
+    memory = WarehouseQuotes(lambda: engine)
+    make_carrier(quote_memory=memory).quote_many([parcel(world, "order-5114-p1")])
+    other_account = make_carrier(quote_memory=memory, carriers=world.carriers[:1])
+    calls = contract.attach(other_account)
+    other_account.quote_many([parcel(world, "order-5115-p1")])
+    assert calls == {"POST /v1/rates": 1}
+
+    monkeypatch.setattr(shipengine_quotes, "QUOTE_TTL_SECONDS", 0.0)
+    later = make_carrier(quote_memory=memory)
+    calls = contract.attach(later)
+    later.quote_many([parcel(world, "order-5116-p1")])
+    assert calls == {"POST /v1/rates": 1}
 
 
 def test_a_rating_whose_answer_was_lost_is_asked_again(world, sandbox, switchboard, carrier, contract):
