@@ -1,6 +1,7 @@
 """The flows run for real: sandbox vendors over HTTP, a real warehouse, Prefect's test harness."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pandas as pd
@@ -106,6 +107,7 @@ class BatchBreaker:
 
     def __init__(self, succeed: int):
         self.succeed, self.processed, self.broken, self.app = succeed, 0, True, None
+        self._lock = threading.Lock()   # label chunks are booked three at a time: count them one by one
 
     def __call__(self, app):
         self.app = app
@@ -115,13 +117,17 @@ class BatchBreaker:
         processing = environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/process/labels")
         if not processing:
             return self.app(environ, start_response)
-        if self.broken and self.processed > self.succeed:
+        with self._lock:
+            refused = self.broken and self.processed > self.succeed
+            if not refused:
+                self.processed += 1
+                nth = self.processed
+        if refused:
             start_response("500 Internal Server Error", [("Content-Type", "application/json")])
             return [b'{"errors": [{"message": "carrier down"}]}']
-        self.processed += 1
         status = {}
         body = b"".join(self.app(environ, lambda s, *a, **k: status.setdefault("line", s)))
-        if self.broken and self.processed > self.succeed:
+        if self.broken and nth > self.succeed:
             start_response("500 Internal Server Error", [("Content-Type", "application/json")])
             return [b'{"errors": [{"message": "carrier down"}]}']
         start_response(status["line"], [("Content-Type", "application/json")] if body else [])
