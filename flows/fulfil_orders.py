@@ -1,11 +1,12 @@
-"""fulfil_orders: pull → verify payments → reserve stock → plan pick waves → book carriers → push
+"""fulfil_orders: pull → verify payments (per channel, as its pull ends) → reserve stock → plan pick waves → book carriers → push
 what the stores' API budgets allow within `push_budget_seconds`; notify_storefronts pushes the rest."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
-from prefect import flow, unmapped
+from prefect import flow
+from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from config.world import World
@@ -87,15 +88,29 @@ def fulfil_orders(as_of: datetime | None = None, channels: list[str] | None = No
     return finish("fulfil-orders-summary", results, failures, as_of=as_of)
 
 
+def intake(as_of: datetime, channels: list[str], results: dict, failures: list) -> None:
+    """Pull every channel at once; a channel's payments are verified as soon as its pull ends
+    (whether it failed or not: orders stored by earlier runs still wait), while the other
+    channels are still pulling. Reservation, over every channel, waits for all of them."""
+    pulls = {pull_orders.submit(channel, as_of): channel for channel in channels}
+    verifying = {}
+    for pulled in as_completed(list(pulls)):
+        channel = pulls[pulled]
+        pulled.wait()   # done; wait() is what gives the future its final state
+        outcome(f"pull_orders[{channel}]", pulled.state, results, failures)
+        verifying[channel] = verify_payments.submit(as_of, channels=[channel])
+    for channel, verified in verifying.items():
+        verified.wait()
+        outcome(f"verify_payments[{channel}]", verified.state, results, failures)
+
+
 def stages(as_of: datetime, part: Partition, floor: dict, known: dict) -> tuple[dict, list]:
     """The stages of one cycle, each outcome recorded; returns (results, failures)."""
     results, failures = {}, []
     if part.runs_intake:
-        selected = floor["channels"] or known["channels"]
-        for channel, state in zip(selected, pull_orders.map(selected, as_of=unmapped(as_of), return_state=True)):
-            outcome(f"pull_orders[{channel}]", state, results, failures)
-        for stage in (verify_payments, reserve_stock):
-            outcome(stage.name, stage(as_of, channels=floor["channels"], return_state=True), results, failures)
+        intake(as_of, floor["channels"] or known["channels"], results, failures)
+        outcome(reserve_stock.name, reserve_stock(as_of, channels=floor["channels"], return_state=True),
+                results, failures)
     else:
         results["intake"] = {"skipped": "a warehouse partition; runs over every warehouse pull and reserve"}
     outcome(plan_pick_waves.name, plan_pick_waves(as_of, **floor, return_state=True), results, failures)

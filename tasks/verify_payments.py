@@ -102,7 +102,14 @@ def in_flight(work: Iterator[tuple[pd.DataFrame, dict]], *, as_of: datetime) -> 
     return sum((future.result() for future in futures), Counter())
 
 
-@task(task_run_name="verify-payments", cache_policy=NONE, **TRANSIENT_RETRIES)
+def run_name() -> str:
+    """'verify-payments shop-us', or '… all-channels'."""
+    from prefect.runtime import task_run
+
+    return "verify-payments " + (",".join(task_run.parameters.get("channels") or []) or "all-channels")
+
+
+@task(task_run_name=run_name, cache_policy=NONE, **TRANSIENT_RETRIES)
 def verify_payments(as_of: datetime, channels: list[str] | None = None) -> dict[str, int]:
     """Orders of `channels` (None = all): intake has no warehouse yet (domain.partitions)."""
     res = resources()

@@ -159,6 +159,34 @@ def test_an_unreachable_store_fails_only_its_channel(make_shop, engine, world, t
     assert table_counts(engine)["shipments"] > 0  # the rest of the batch went on
 
 
+def test_a_channel_is_verified_while_another_is_still_pulling(make_shop, engine, monkeypatch):
+    import time
+
+    from tasks import pull_orders as pulling
+
+    seen: dict[str, bool] = {}
+    real = pulling.pull_and_store
+
+    def slow_outlet(channel, **window):
+        if channel == "shopify-outlet":   # held until shopify-main's payments are verified (30 s at most)
+            deadline = time.monotonic() + 30
+            while not (seen.get("main_verified") or time.monotonic() > deadline):
+                seen["main_verified"] = not frame(engine, "select order_id from orders where channel = "
+                                                          "'shopify-main' and status <> 'new'").empty
+                time.sleep(0.05)
+        return real(channel, **window)
+
+    monkeypatch.setattr(pulling, "pull_and_store", slow_outlet)
+    shop = make_shop()
+    as_of = START + timedelta(days=1)
+    shop.clock.set(as_of)
+    fulfil_orders(as_of=as_of)
+
+    assert seen["main_verified"]
+    statuses = frame(engine, "select channel, count(*) as n from orders where status = 'new' group by channel")
+    assert statuses.empty   # and the late channel was verified too, before reservation
+
+
 def test_days_later_parcels_are_delivered_returned_restocked_and_refunded_once(make_shop, engine):
     shop = make_shop(orders_per_day=14.0, return_share=0.5)
     first_day = START + timedelta(days=1)
