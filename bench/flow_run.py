@@ -45,7 +45,7 @@ def measure(flow_name: str, as_of: datetime, **parameters) -> dict:
         "flow": flow_name, "as_of": as_of.isoformat(), "parameters": parameters,
         "state": state.type.value, "wall_seconds": round(wall, 3),
         "run_seconds": round(run_seconds, 3) if run_seconds is not None else None, "db_seconds": round(timer.seconds, 3),
-        "db_statements": timer.statements, "peak_rss_mb": round(peak_rss_mb(), 1), "cpu_seconds": round(cpu, 2),
+        "db_statements": timer.statements, "db_top": timer.top(), "peak_rss_mb": round(peak_rss_mb(), 1), "cpu_seconds": round(cpu, 2),
         "task_runs": len(runs), "task_seconds": round(in_tasks, 3),
         # time outside task bodies: against the run's time as the server recorded it (the clock the
         # task runs are on), and against the call in this process (up to a second more: see run_seconds_of)

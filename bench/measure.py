@@ -3,6 +3,7 @@ and from the Prefect API the task runs of a flow run and the share of wall time 
 from __future__ import annotations
 
 import os
+import re
 import resource
 import threading
 import time
@@ -14,19 +15,55 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 
+def statement_kind(statement: str) -> str:
+    """What a statement does, the same for every call of it: its verb and the table it writes,
+    or the first it reads ('UPDATE orders', 'INSERT INTO reservations', 'SELECT … FROM order_lines')."""
+    words = statement.split()
+    if not words:
+        return "?"
+    verb, lower = words[0].upper(), [w.lower() for w in words]
+    if verb in ("UPDATE", "COPY", "TRUNCATE", "LOCK"):
+        name = words[1] if len(words) > 1 else ""
+    elif verb == "INSERT" and len(words) > 2:
+        verb, name = "INSERT INTO", words[2]
+    elif "from" in lower[:-1]:
+        verb, name = f"{verb} … FROM", words[lower.index("from") + 1]
+    else:
+        name = " ".join(words[1:3])
+    name = name.strip('(),;').replace('"', "").rsplit(".", 1)[-1]     # no schema: cumplido_bench.orders -> orders
+    return f"{verb} {_STAGING_DIGEST.sub(_staging_table, name)}" if name else verb
+
+
+_STAGING_DIGEST = re.compile(r"^(tmp_\w+?)_[0-9a-f]{8}$")   # warehouse.bulk's staging tables, one per column set
+
+
+def _staging_table(match: re.Match) -> str:
+    return match.group(1)
+
+
 class DbTimer:
     """Seconds spent executing SQL (every cursor execute, plus COPY on PostgreSQL), summed over
-    threads. Installed process-wide for the bench's flow-run process only."""
+    threads, in all and by statement_kind. Installed process-wide for the bench's flow-run
+    process only."""
 
     def __init__(self):
         self.seconds = 0.0
         self.statements = 0
+        self.by_kind: dict[str, list[float]] = {}   # kind -> [seconds, calls]
         self._lock = threading.Lock()
 
-    def _add(self, seconds: float) -> None:
+    def _add(self, seconds: float, kind: str = "?") -> None:
         with self._lock:
             self.seconds += seconds
             self.statements += 1
+            spent = self.by_kind.setdefault(kind, [0.0, 0])
+            spent[0] += seconds
+            spent[1] += 1
+
+    def top(self, n: int = 8) -> list[dict]:
+        """The n statement kinds that took longest: kind, seconds, calls."""
+        ranked = sorted(self.by_kind.items(), key=lambda item: -item[1][0])[:n]
+        return [{"statement": kind, "seconds": round(spent, 3), "calls": calls} for kind, (spent, calls) in ranked]
 
     def install(self) -> "DbTimer":
         import warehouse.bulk as bulk
@@ -37,24 +74,24 @@ class DbTimer:
 
         @event.listens_for(Engine, "after_cursor_execute")
         def _after(conn, cursor, statement, parameters, context, executemany):
-            self._add(time.perf_counter() - conn.info["bench_started"].pop())
+            self._add(time.perf_counter() - conn.info["bench_started"].pop(), statement_kind(statement))
 
         copy_into = bulk.copy_into
 
-        def timed_copy(*args, **kwargs):
-            with self.timing():
-                return copy_into(*args, **kwargs)
+        def timed_copy(conn, table_name, frame):
+            with self.timing(f"COPY {table_name}"):
+                return copy_into(conn, table_name, frame)
 
         bulk.copy_into = timed_copy
         return self
 
     @contextmanager
-    def timing(self):
+    def timing(self, kind: str = "?"):
         started = time.perf_counter()
         try:
             yield
         finally:
-            self._add(time.perf_counter() - started)
+            self._add(time.perf_counter() - started, kind)
 
 
 def peak_rss_mb() -> float:

@@ -101,6 +101,7 @@ def markdown(r: dict) -> str:
               "seconds) after the run completed; *outside tasks*: the share of the run's time outside every task "
               "body (orchestration overhead; run and task runs timed by the same server clock), and in brackets "
               "the same against the process time.", ""]
+    lines += _db_top_rows(r)
     lines += ["## Stages (task runs as the Prefect server recorded them)", "",
               "| run | task run | seconds | rows | rows/s |", "|---|---|---:|---:|---:|"]
     for label, run in r["runs"].items():
@@ -137,6 +138,17 @@ def markdown(r: dict) -> str:
               "## Targets", ""]
     lines += [f"- {'✅' if ok else '❌'} {text}" for text, ok in r["targets"]]
     return "\n".join(lines) + "\n"
+
+
+def _db_top_rows(r: dict) -> list[str]:
+    """Where the peak run's DB time went, by statement (summed over the run's threads)."""
+    top = r["runs"].get("peak", {}).get("db_top")
+    if not top:
+        return []
+    lines = ["## Where the peak run's DB time went (by statement, summed over its threads)", "",
+             "| statement | seconds | calls |", "|---|---:|---:|"]
+    lines += [f"| `{row['statement']}` | {row['seconds']:.2f} | {row['calls']:,} |" for row in top]
+    return lines + [""]
 
 
 def _run_s(run: dict) -> float:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bench import invariants, report
-from bench.measure import union_seconds
+from bench.measure import DbTimer, statement_kind, union_seconds
 from bench.scenario import UNITS_PER_ORDER, Scenario
 
 T0 = datetime(2026, 11, 28)
@@ -128,3 +128,26 @@ def test_the_report_says_how_long_the_store_backlog_took_to_drain():
     assert "| store-backlog | notify-storefronts | 110.00 |" in text_
     assert "| store-backlog | push-fulfillments ×11 | 110.00 | 90,000 | 818 |" in text_   # one row for the rounds
     assert "left 90,000" in text_ and "told them about 90,000 in 110.0 s (11 rounds" in text_
+
+
+@pytest.mark.parametrize("statement, kind", [
+    ('UPDATE "cumplido_bench".orders SET status=%(status)s', "UPDATE orders"),
+    ("INSERT INTO cumplido_bench.reservations (reservation_id) SELECT …", "INSERT INTO reservations"),
+    ("SELECT o.order_id FROM orders AS o JOIN order_lines", "SELECT … FROM orders"),
+    ('COPY "tmp_shipments_1a2b3c4d" (shipment_id) FROM STDIN', "COPY tmp_shipments"),
+    ("TRUNCATE tmp_pick_lines_0011aabb", "TRUNCATE tmp_pick_lines"),
+    ("select 1", "SELECT 1"),
+])
+def test_statements_are_grouped_by_verb_and_table(statement, kind):
+    assert statement_kind(statement) == kind
+
+
+def test_the_report_shows_where_the_peak_runs_db_time_went():
+    timer = DbTimer()
+    for seconds, statement in [(2.0, "UPDATE orders SET a=1"), (1.0, "UPDATE orders SET b=2"), (0.5, "SELECT 1")]:
+        timer._add(seconds, statement_kind(statement))
+    assert timer.top(1) == [{"statement": "UPDATE orders", "seconds": 3.0, "calls": 2}]
+    assert timer.seconds == 3.5 and timer.statements == 3
+    r = result()
+    r["runs"]["peak"]["db_top"] = timer.top()
+    assert "| `UPDATE orders` | 3.00 | 2 |" in report.markdown({**r, "targets": report.targets(r)})
