@@ -29,7 +29,7 @@ def run_one(orders: int, db: str, *, seed: int, postgres_url: str, workdir: Path
             reservation_writers: int = 4) -> dict:
     from bench import baselines, invariants, report
     from bench.flow_run import run_child
-    from bench.measure import postgres_cpu_seconds, tree_cpu_seconds
+    from bench.measure import postgres_cpu_seconds, speed_probe, tree_cpu_seconds
     from bench.prefect_server import PrefectServer
     from bench.sandbox_process import SandboxProcess
     from bench.warehouses import copy_verified_orders, fresh_url, prepare
@@ -66,6 +66,7 @@ def run_one(orders: int, db: str, *, seed: int, postgres_url: str, workdir: Path
                 f"peak RSS {result['peak_rss_mb']:.0f} MB")
             return result
 
+        probe = {"before": speed_probe()}
         at_peak = sandbox.ask(cmd="truth")
         run("peak", "fulfil-orders", sandbox.peak_cut)
         # what the peak run had no time to tell the stores, drained as the every-minute deployment would
@@ -83,6 +84,7 @@ def run_one(orders: int, db: str, *, seed: int, postgres_url: str, workdir: Path
             run(label, flow, at)
         truth = sandbox.ask(cmd="truth")
         sandbox_rss = sandbox.rss_mb()
+        probe["after"] = speed_probe()
 
         engine = make_engine(url)
         world = scenario.world()
@@ -117,7 +119,7 @@ def run_one(orders: int, db: str, *, seed: int, postgres_url: str, workdir: Path
         "catch_up_orders": sum(caught_up["placed"].values()) - sum(at_peak["placed"].values()),
         "incremental_orders": sum(moved["placed"].values()) - sum(caught_up["placed"].values()),
         "command": f"cumplido bench --orders {orders} --db {db} --seed {seed}", "machine": machine(),
-        "scenario": scenario.to_json(), "orders_placed": moved["placed"],
+        "speed_probe_seconds": probe, "scenario": scenario.to_json(), "orders_placed": moved["placed"],
         "runs": runs, "baselines": result_baselines, "invariants": checked,
         "sandbox_rss_mb": round(sandbox_rss, 1), "bench_seconds": round(time.monotonic() - started, 1),
     }

@@ -94,6 +94,23 @@ class DbTimer:
             self._add(time.perf_counter() - started, kind)
 
 
+def speed_probe(repeats: int = 3) -> float:
+    """Seconds a fixed pure-Python workload takes here (best of `repeats`; lower is faster): this
+    shared machine's speed moves by 2-3x within an hour, so each result records it before and
+    after its runs, and results taken at different moments can be set side by side."""
+    import json
+
+    rows = [{"order_id": f"o-{i}", "sku": f"SKU-{i % 2500:05d}", "quantity": i % 6 + 1, "weight": i * 0.25}
+            for i in range(50_000)]
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        json.loads(json.dumps(rows))
+        sorted(rows, key=lambda row: (row["sku"], row["order_id"]))
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

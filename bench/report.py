@@ -77,7 +77,7 @@ def markdown(r: dict) -> str:
     sc = r["scenario"]
     lines = [
         f"# Cumplido bench — {r['orders']:,} orders on {r['db']} ({r['date']})", "",
-        f"Reproduce: `{r['command']}`  ·  machine: {r['machine']}", "",
+        f"Reproduce: `{r['command']}`  ·  machine: {r['machine']}{_probe_text(r)}", "",
         f"Scenario (seed {r['seed']}, world `{Path(sc['world_file']).name}`): {r['peak_orders']:,} orders placed on the "
         f"peak day, 1-{sc['max_lines']} lines each, pulled by one `fulfil-orders` run (peak); then two cycles of "
         f"new orders: catch-up ({r.get('catch_up_orders', '-')} new, and it re-reads every order the peak run "
@@ -138,6 +138,14 @@ def markdown(r: dict) -> str:
               "## Targets", ""]
     lines += [f"- {'✅' if ok else '❌'} {text}" for text, ok in r["targets"]]
     return "\n".join(lines) + "\n"
+
+
+def _probe_text(r: dict) -> str:
+    probe = r.get("speed_probe_seconds")
+    if not probe:
+        return ""
+    return (f"  ·  speed probe {probe['before']:.2f} s before the runs, {probe['after']:.2f} s after (a fixed "
+            "pure-Python workload, `bench.measure.speed_probe`; lower is faster: compare results by it)")
 
 
 def _db_top_rows(r: dict) -> list[str]:

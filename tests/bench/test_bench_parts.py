@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bench import invariants, report
-from bench.measure import DbTimer, statement_kind, union_seconds
+from bench.measure import DbTimer, speed_probe, statement_kind, union_seconds
 from bench.scenario import UNITS_PER_ORDER, Scenario
 
 T0 = datetime(2026, 11, 28)
@@ -142,12 +142,18 @@ def test_statements_are_grouped_by_verb_and_table(statement, kind):
     assert statement_kind(statement) == kind
 
 
-def test_the_report_shows_where_the_peak_runs_db_time_went():
+def test_the_report_shows_where_the_peak_runs_db_time_went_and_the_machines_speed():
     timer = DbTimer()
     for seconds, statement in [(2.0, "UPDATE orders SET a=1"), (1.0, "UPDATE orders SET b=2"), (0.5, "SELECT 1")]:
         timer._add(seconds, statement_kind(statement))
     assert timer.top(1) == [{"statement": "UPDATE orders", "seconds": 3.0, "calls": 2}]
     assert timer.seconds == 3.5 and timer.statements == 3
-    r = result()
+    r = result(speed_probe_seconds={"before": 0.21, "after": 0.63})
     r["runs"]["peak"]["db_top"] = timer.top()
-    assert "| `UPDATE orders` | 3.00 | 2 |" in report.markdown({**r, "targets": report.targets(r)})
+    text_ = report.markdown({**r, "targets": report.targets(r)})
+    assert "| `UPDATE orders` | 3.00 | 2 |" in text_
+    assert "speed probe 0.21 s before the runs, 0.63 s after" in text_
+
+
+def test_the_speed_probe_times_its_workload():
+    assert 0 < speed_probe(repeats=1) < 30
