@@ -1,5 +1,6 @@
-"""fulfil_orders: pull → verify payments (per channel, as its pull ends) → reserve stock → plan pick waves → book carriers → push
-what the stores' API budgets allow within `push_budget_seconds`; notify_storefronts pushes the rest."""
+"""fulfil_orders: pull → verify payments (each channel's as its pull ends) → reserve stock → plan pick
+waves → book carriers → push what the stores' API budgets allow within `push_budget_seconds`;
+notify_storefronts pushes the rest."""
 from __future__ import annotations
 
 from collections.abc import Callable
