@@ -79,7 +79,7 @@ class DbTimer:
         copy_into = bulk.copy_into
 
         def timed_copy(conn, table_name, frame):
-            with self.timing(f"COPY {table_name}"):
+            with self.timing(statement_kind(f"COPY {table_name}")):
                 return copy_into(conn, table_name, frame)
 
         bulk.copy_into = timed_copy
