@@ -84,6 +84,8 @@ def verify_round(orders: pd.DataFrame, window: dict, *, as_of: datetime) -> Coun
     found = gateway.fetch_payments(list(refs), **window)
     rows = payment_rows(found, gateway=gateway.name, refs_to_orders=refs, at=as_of)
     decisions = decide_payments(orders, rows if not rows.empty else NO_PAYMENTS)
+    # decided from statuses read unclaimed: an order another run moved on meanwhile is left alone
+    decisions["status_was"] = decisions["order_id"].map(orders.set_index("order_id")["status"])
     with res.engine.begin() as conn:
         if not rows.empty:
             upsert(conn, payments, rows, update=["status", "amount", "currency", "checked_at", "raw"])

@@ -123,10 +123,21 @@ def transition(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_ru
     Returns the number of orders changed; a re-run returns 0. held: this transaction already
     holds these orders' row locks (it claimed them), so the staged path (PostgreSQL, more than
     STAGE_ABOVE orders) does not lock them again first; the row-by-row path reads their
-    statuses with its usual lock, which then costs nothing more."""
+    statuses with its usual lock, which then costs nothing more.
+
+    With a `status_was` column, an order moves only if it is still in that state, read under
+    its row lock: a stage that decided from statuses it read without claiming the orders (payments)
+    never drags back an order a concurrent run moved on meanwhile (a reserved order sent back to
+    payment_verified would be reserved a second time)."""
     if changes.empty:
         return 0
     changes = changes.drop_duplicates("order_id", keep="last")
+    if "status_was" in changes:
+        current = _lock_statuses(conn, changes["order_id"])
+        still = changes.merge(current, on="order_id")
+        changes, held = still[still["status_now"] == still["status_was"]].drop(columns=["status_now", "status_was"]), True
+        if changes.empty:
+            return 0
     if conn.dialect.name == "postgresql" and len(changes) > STAGE_ABOVE:
         return _transition_staged(conn, changes, at=at, flow_run_id=flow_run_id, held=held)
     current = _lock_statuses(conn, changes["order_id"])

@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timezone
 
 import pandas as pd
+import pytest
 from sqlalchemy import event, select
 
 from domain import states
@@ -191,3 +192,21 @@ def test_orders_the_transaction_already_holds_move_without_being_locked_again(en
     assert moved == 250
     assert not [s for s in statements if "FOR UPDATE" in s]   # one lock per order: the claim's
     assert (events(engine)["flow_run_id"] == "run-7").sum() == 250
+
+
+@pytest.mark.parametrize("n", [2, 250], ids=["row-by-row", "staged"])
+def test_an_order_moved_on_since_it_was_read_is_left_where_it_is(engine, order_frames, n):
+    """A stage that read statuses without claiming the orders (payments) gives status_was: an
+    order a concurrent run reserved meanwhile is not sent back to payment_verified."""
+    with engine.begin() as conn:
+        insert_pulled(conn, batch(order_frames, {str(i): [("SKU-1", 1)] for i in range(n)}), flow_run_id=None)
+    ids = [f"shop:{i}" for i in range(n)]
+    with engine.begin() as conn:    # another run verified and reserved shop:0 after this one read it as new
+        transition(conn, pd.DataFrame({"order_id": ["shop:0"], "status": states.RESERVED}), at=T1, flow_run_id="other")
+    decided = pd.DataFrame({"order_id": ids, "status": states.PAYMENT_VERIFIED, "status_was": states.NEW})
+    with engine.begin() as conn:
+        assert transition(conn, decided, at=T1, flow_run_id="late") == n - 1
+        stored = read_frame(conn, select(orders.c.order_id, orders.c.status)).set_index("order_id")["status"]
+    assert stored["shop:0"] == states.RESERVED
+    assert (stored.drop("shop:0") == states.PAYMENT_VERIFIED).all()
+    assert "shop:0" not in set(events(engine).query("flow_run_id == 'late'")["order_id"])
