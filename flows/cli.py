@@ -206,8 +206,14 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+EPHEMERAL_STARTUP = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # Without PREFECT_API_URL, flows start Prefect's local API server in this process; its first
+    # start migrates its database, which takes more than Prefect's 20 s on a busy machine.
+    os.environ.setdefault(EPHEMERAL_STARTUP, "120")
     from config.settings import SettingsError
     from config.world import WorldError
     from connectors.errors import ConnectorError
@@ -231,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, StagesFailed):
             print(f"cumplido: some stages failed (the others ran): {exc}", file=sys.stderr)
             return 1
+        if "ephemeral Prefect API server" in str(exc):
+            print(f"cumplido: Prefect's local API server did not start within {os.environ[EPHEMERAL_STARTUP]} s "
+                  f"(a busy machine?). Set {EPHEMERAL_STARTUP} higher, or run `prefect server start` and point "
+                  "PREFECT_API_URL at it (http://127.0.0.1:4200/api).", file=sys.stderr)
+            return 2
         raise
 
 

@@ -60,3 +60,16 @@ def test_run_offers_the_storefront_drain_and_says_what_bounds_each_push():
     result = cumplido("run", "--help")
     assert result.returncode == 0 and "notify-storefronts" in result.stdout
     assert "CUMPLIDO_PUSH_BUDGET_SECONDS" in result.stdout and "CUMPLIDO_PUSH_DRAIN_BUDGET_SECONDS" in result.stdout
+
+
+def test_a_local_prefect_server_that_does_not_start_says_what_to_do(monkeypatch, capsys):
+    from flows import cli
+
+    def slow_server(args):
+        raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.")
+
+    monkeypatch.setattr(cli, "cmd_db", slow_server)
+    monkeypatch.delenv(cli.EPHEMERAL_STARTUP, raising=False)
+    assert cli.main(["db", "current"]) == 2
+    err = capsys.readouterr().err
+    assert "did not start within 120 s" in err and "PREFECT_API_URL" in err and cli.EPHEMERAL_STARTUP in err
