@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from prefect.cache_policies import NONE
 
 from domain import states
+from domain.partitions import Partition
 from domain.payments import due_for_recheck, verify_payments as decide_payments
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.resources import resources
@@ -108,7 +109,7 @@ def run_name() -> str:
     """'verify-payments shop-us', or '… all-channels'."""
     from prefect.runtime import task_run
 
-    return "verify-payments " + (",".join(task_run.parameters.get("channels") or []) or "all-channels")
+    return f"verify-payments {Partition.of(task_run.parameters.get('channels')).label}"
 
 
 @task(task_run_name=run_name, cache_policy=NONE, **TRANSIENT_RETRIES)

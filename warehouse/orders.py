@@ -132,6 +132,7 @@ def transition(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_ru
     if changes.empty:
         return 0
     changes = changes.drop_duplicates("order_id", keep="last")
+    current = None
     if "status_was" in changes:
         current = _lock_statuses(conn, changes["order_id"])
         still = changes.merge(current, on="order_id")
@@ -140,7 +141,8 @@ def transition(conn: Connection, changes: pd.DataFrame, *, at: datetime, flow_ru
             return 0
     if conn.dialect.name == "postgresql" and len(changes) > STAGE_ABOVE:
         return _transition_staged(conn, changes, at=at, flow_run_id=flow_run_id, held=held)
-    current = _lock_statuses(conn, changes["order_id"])
+    if current is None:   # read (and locked) above already when the change names the state it expects
+        current = _lock_statuses(conn, changes["order_id"])
     merged = changes.merge(current, on="order_id", suffixes=("", "_now"))
     moving = merged[merged["status"] != merged["status_now"]]
     if moving.empty:
