@@ -11,7 +11,7 @@ import threading
 import time
 from datetime import datetime
 
-from bench.measure import DbTimer, own_cpu_seconds, peak_rss_mb, run_seconds_of, task_runs_of, union_seconds
+from bench.measure import DbTimer, own_cpu_seconds, profiled, peak_rss_mb, run_seconds_of, task_runs_of, union_seconds
 
 FLOWS = {
     "fulfil-orders": ("flows.fulfil_orders", "fulfil_orders"),
@@ -62,8 +62,9 @@ def share_outside(wall: float, in_tasks: float) -> float:
 
 def run_child(flow_name: str, as_of: datetime, env: dict[str, str], **parameters) -> dict:
     """Run `measure` in a fresh process with `env`; stderr (progress) passes through."""
-    proc = subprocess.run([sys.executable, "-m", "bench.flow_run", flow_name, as_of.isoformat(),
-                           json.dumps(parameters)], env=env, stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "bench.flow_run", flow_name, as_of.isoformat(), json.dumps(parameters)]
+    proc = subprocess.run(profiled(command, f"{flow_name}-{as_of:%Y%m%dT%H%M%S}"), env=env, stdout=subprocess.PIPE,
+                          text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{flow_name} bench run failed (exit {proc.returncode}); its output is above")

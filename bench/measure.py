@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import resource
+import shutil
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -221,3 +223,15 @@ def task_runs_of(flow_run_id, *, settle_seconds: float = 30.0) -> list[dict]:
              "start": r.start_time, "end": r.end_time,
              "seconds": (r.end_time - r.start_time).total_seconds() if r.start_time and r.end_time else None}
             for r in runs]
+
+
+def profiled(command: list[str], name: str) -> list[str]:
+    """`command` under py-spy when CUMPLIDO_BENCH_PROFILE names a folder: a flame graph's input
+    (collapsed stacks, every thread, idle ones left out) lands there as <name>.txt."""
+    folder = os.environ.get("CUMPLIDO_BENCH_PROFILE")
+    if not folder:
+        return command
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return [spy, "record", "--format", "raw", "--rate", "50", "--threads", "-o", str(Path(folder) / f"{name}.txt"),
+            "--", *command]

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 
+from bench.measure import profiled
 from bench.scenario import Scenario
 
 
@@ -77,9 +78,9 @@ class SandboxProcess:
 
     def __enter__(self) -> "SandboxProcess":
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.sandbox_process", json.dumps(self.scenario.to_json())],
+            profiled([sys.executable, "-m", "bench.sandbox_process", json.dumps(self.scenario.to_json())], "simulators"),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        first = self.proc.stdout.readline()
+        first = self._answer()
         if not first:
             raise RuntimeError("the bench sandbox process exited before it was ready (see its output above)")
         ready = json.loads(first)
@@ -90,10 +91,16 @@ class SandboxProcess:
     def ask(self, **command) -> dict:
         self.proc.stdin.write(json.dumps(command) + "\n")
         self.proc.stdin.flush()
-        answer = self.proc.stdout.readline()
+        answer = self._answer()
         if not answer:
             raise RuntimeError(f"the bench sandbox process died answering {command}")
         return json.loads(answer)
+
+    def _answer(self) -> str:
+        """The simulators' next JSON line ('' once they are gone); other lines (a profiler's) pass through."""
+        while (line := self.proc.stdout.readline()) and not line.startswith("{"):
+            print(line, end="", file=sys.stderr)
+        return line
 
     def rss_mb(self) -> float:
         from bench.measure import process_rss_mb

@@ -20,6 +20,7 @@ ORDER_STATES = (NEW, PAYMENT_VERIFIED, ON_HOLD, PAYMENT_REJECTED, RESERVED, BACK
                 LABEL_BOOKED, SHIPPED, DELIVERED, EXCEPTION, CANCELLED)
 AWAITING_PAYMENT = (NEW, ON_HOLD)
 AWAITING_STOCK = (PAYMENT_VERIFIED, BACKORDERED)
+LABELLED = (LABEL_BOOKED, SHIPPED, DELIVERED, EXCEPTION)   # packed and labelled: its units have left the shelf
 
 # Return: requested → label_issued → in_transit → received → inspected → restocked | quarantined
 #         → refunded | rejected

@@ -1,8 +1,10 @@
 """fulfil_orders: pull → verify payments (each channel's as its pull ends) → reserve stock → plan pick
-waves → book carriers → push what the stores' API budgets allow within `push_budget_seconds`;
+waves → book carriers, with the storefront pushes alongside (each chunk's labels told as it
+commits), then what the stores' API budgets allow within `push_budget_seconds`;
 notify_storefronts pushes the rest."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -76,9 +78,10 @@ def fulfil_orders(as_of: datetime | None = None, channels: list[str] | None = No
     (channel, warehouse) cell are done by one run at a time. Stages read their work by state,
     so a failed stage, or one a concurrent run is doing, is picked up by the next run.
 
-    Storefront pushes stop starting new slices after `push_budget_seconds` (setting): an
-    ordinary cycle's pushes fit well inside it, a peak's do not (the stores' API budgets set
-    their pace). The summary's `left` counts the fulfilments left to notify-storefronts."""
+    Storefront pushes run alongside booking, telling each chunk's labels as it commits, and
+    stop starting new slices `push_budget_seconds` (setting) after booking ends: an ordinary
+    cycle's pushes fit well inside it, a peak's do not (the stores' API budgets set their
+    pace). The summary's `left` counts the fulfilments left to notify-storefronts."""
     as_of = as_of or utc_now()
     known = world_names(resources().world)
     part = checked_partition(channels, warehouses, known)
@@ -118,7 +121,12 @@ def stages(as_of: datetime, part: Partition, floor: dict, known: dict) -> tuple[
     cells = [cell_lock_key(*cell) for cell in part.cells(**known)]
     budget = resources().settings.push_budget_seconds
     with holding_cells(resources().engine, cells):  # one run at a time books a (channel, warehouse)
-        outcome(book_carriers.name, book_carriers(as_of, **floor, return_state=True), results, failures)
-        outcome(push_fulfillments.name, push_fulfillments(as_of, **floor, budget_seconds=budget, return_state=True),
-                results, failures)
+        booked = threading.Event()   # the pushes tell each chunk's labels while the next chunks are booked
+        pushing = push_fulfillments.submit(as_of, **floor, budget_seconds=budget, alongside=booked)
+        try:
+            outcome(book_carriers.name, book_carriers(as_of, **floor, return_state=True), results, failures)
+        finally:
+            booked.set()
+        pushing.wait()
+        outcome(push_fulfillments.name, pushing.state, results, failures)
     return results, failures

@@ -6,9 +6,10 @@ so a lane is quoted once per run, not once per chunk it appears in), and its ser
 warehouse per chunk, most urgent first): intent rows for exactly the parcels being bought,
 buy_labels, one commit. BOOKERS chunks are in flight
 at once, each in its own transaction, so that the carrier's work on one overlaps the warehouse
-writes of another (chunks hold different orders; stock rows are locked in key order, so they
-queue, never deadlock). A crash loses at most the chunks in flight; their intents are what the
-next run looks up first (find_labels), before it quotes anything again."""
+writes of another (chunks hold different orders and touch no stock row). A crash loses at most
+the chunks in flight; their intents are what the next run looks up first (find_labels), before
+it quotes anything again. The labelled parcels' units leave the shelf in one pass at the end
+(consume_labelled), which also finishes a crashed run's."""
 from __future__ import annotations
 
 import contextvars
@@ -34,6 +35,7 @@ from tasks.resources import resources
 from warehouse.shipments import (
     ADDRESS, outbound_id, record_label_failures, record_labels, waved_without_label, write_intents,
 )
+from warehouse.stock import consume_labelled
 
 log = logging.getLogger(__name__)
 CHUNK = 500   # parcels per round (quote, intents, one carrier batch, one commit): what a crash can leave open
@@ -194,8 +196,14 @@ def book_carriers(as_of: datetime, channels: list[str] | None = None, warehouses
     res = resources()
     with res.engine.begin() as conn:
         work = waved_without_label(conn, channels=channels, warehouses=warehouses)
-    if work.empty:
-        return {"booked": 0}
+    try:
+        return book_work(res, work, as_of=as_of) if not work.empty else {"booked": 0}
+    finally:   # the units of every parcel labelled leave the shelf: this run's and a crashed run's
+        with res.engine.begin() as conn:
+            consume_labelled(conn, now=as_of, channels=channels, warehouses=warehouses)
+
+
+def book_work(res, work: pd.DataFrame, *, as_of: datetime) -> dict[str, int]:
     work["shipment_id"] = work["order_id"].map(outbound_id)
     work["idempotency_key"] = label_references(work["shipment_id"])
     book = LabelBook(res.engine, at=as_of)

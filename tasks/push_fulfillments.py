@@ -3,10 +3,13 @@
 Telling the store is a notification no later stage reads, and the store's API budget sets
 its pace (on a peak day Shopify's cost bucket makes it minutes). So a run may push within a
 time budget: each store's notices go a slice at a time, no slice starts once the budget is
-spent, and what is left waits for the next run (flows/notify_storefronts.py drains it)."""
+spent, and what is left waits for the next run (flows/notify_storefronts.py drains it).
+Alongside booking (fulfil_orders), labels are told as their chunks commit, and the budget
+starts when the last one has."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +28,7 @@ from warehouse.shipments import mark_pushed, record_push_errors, unpushed_fulfil
 
 log = logging.getLogger(__name__)
 SLICE = 250   # notices per connector call: the budget is looked at between slices
+POLL_SECONDS = 0.5   # alongside booking: how long a round that found nothing waits before looking again
 CARRIER_NAMES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL Express"}  # Shopify's company names
 TRACKING_URLS = {
     "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
@@ -34,14 +38,23 @@ Answer = list[PushResult] | Exception   # a store's answer to one slice, or what
 
 
 class Budget:
-    """`seconds` from the moment it is made (None: no limit), on an injectable clock."""
+    """`seconds` from the moment it is made (None: no limit), on an injectable clock; with
+    `after`, from the moment that event is first seen set (no limit until then)."""
 
-    def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic):
-        self.seconds, self._clock, self._started = seconds, clock, clock()
+    def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic,
+                 after: threading.Event | None = None):
+        self.seconds, self._clock, self._after = seconds, clock, after
+        self._started = clock() if after is None else None
 
     def remaining(self) -> float | None:
-        """Seconds still to spend; None when there is no limit."""
-        return None if self.seconds is None else max(0.0, self.seconds - (self._clock() - self._started))
+        """Seconds still to spend; None when there is no limit (yet)."""
+        if self.seconds is None:
+            return None
+        if self._started is None:
+            if not self._after.is_set():
+                return None
+            self._started = self._clock()
+        return max(0.0, self.seconds - (self._clock() - self._started))
 
     def spent(self) -> bool:
         return self.remaining() == 0.0
@@ -55,7 +68,7 @@ class PushLog:
         self.rejected: list[dict] = []
         self.retry: list[str] = []
         self.broken: list[Exception] = []
-        self.sent = 0
+        self.sent = self.sent_last_round = 0
 
     def add(self, channel: str, rows: pd.DataFrame, answer: Answer) -> None:
         self.sent += len(rows)
@@ -78,17 +91,44 @@ class PushLog:
 
 @task(task_run_name="push-fulfillments", cache_policy=NONE, **TRANSIENT_RETRIES)
 def push_fulfillments(as_of: datetime, channels: list[str] | None = None, warehouses: list[str] | None = None,
-                      budget_seconds: float | None = None) -> dict[str, int]:
+                      budget_seconds: float | None = None, alongside: threading.Event | None = None) -> dict[str, int]:
     """Each store's unpushed fulfilments in slices of SLICE, the stores at the same time (each
     has an API budget of its own). Once `budget_seconds` have passed since the task started, no
     store starts another slice (None: no limit); each store's first slice always goes, so every
-    run makes progress. Returns pushed, rejected and `left`: the notices no slice got to."""
-    budget = Budget(budget_seconds)
+    run makes progress. Returns pushed, rejected and `left`: the notices no slice got to.
+
+    alongside: set when the labels this task tells about are all booked. Until then the task
+    pushes each label as its chunk commits, in rounds (waiting up to POLL_SECONDS for more when
+    a round found none), with no time limit: the budget counts from the moment it is set."""
+    budget = Budget(budget_seconds, after=alongside)
     res = resources()
+    tally, left = PushLog(), 0
+    while True:
+        last = alongside is None or alongside.is_set()   # read first: the last round sees every label
+        left = push_round(res, tally, budget, as_of=as_of, channels=channels, warehouses=warehouses)
+        if last or tally.broken or tally.retry:
+            break
+        if not tally.sent_last_round:
+            alongside.wait(POLL_SECONDS)
+    if tally.broken:
+        raise tally.broken[0]
+    if tally.retry:  # Prefect retries the task; what was pushed is already recorded
+        raise TransientApiError("storefront", f"{len(tally.retry)} fulfillments not pushed for now: "
+                                              f"{tally.retry[0]}")
+    if left:
+        log.info("%d fulfillments pushed within the %g s budget; %d left for the next run",
+                 len(tally.pushed), budget.seconds, left)
+    return {"pushed": len(tally.pushed), "rejected": len(tally.rejected), "left": left}
+
+
+def push_round(res, tally: PushLog, budget: Budget, *, as_of: datetime, channels: list[str] | None,
+               warehouses: list[str] | None) -> int:
+    """Push what is unpushed now, each store in its own thread, and record it in one commit;
+    returns the notices no slice got to."""
     with res.engine.begin() as conn:
         todo = unpushed_fulfillments(conn, channels=channels, warehouses=warehouses)
-    tally = PushLog()
     by_channel = list(todo.groupby("channel", sort=False))
+    pushed, rejected, sent = len(tally.pushed), len(tally.rejected), tally.sent
     try:
         with ThreadPoolExecutor(max_workers=max(1, len(by_channel)), thread_name_prefix="push") as pool:
             answers = list(pool.map(lambda item: push_in_slices(res, *item, budget=budget), by_channel))
@@ -97,18 +137,10 @@ def push_fulfillments(as_of: datetime, channels: list[str] | None = None, wareho
                 tally.add(channel, rows, answer)
     finally:
         with res.engine.begin() as conn:
-            mark_pushed(conn, tally.pushed, at=as_of)
-            record_push_errors(conn, tally.rejected, at=as_of)
-    if tally.broken:
-        raise tally.broken[0]
-    if tally.retry:  # Prefect retries the task; what was pushed is already recorded
-        raise TransientApiError("storefront", f"{len(tally.retry)} fulfillments not pushed for now: "
-                                              f"{tally.retry[0]}")
-    left = len(todo) - tally.sent
-    if left:
-        log.info("%d fulfillments pushed within the %g s budget; %d left for the next run",
-                 len(tally.pushed), budget.seconds, left)
-    return {"pushed": len(tally.pushed), "rejected": len(tally.rejected), "left": left}
+            mark_pushed(conn, tally.pushed[pushed:], at=as_of)
+            record_push_errors(conn, tally.rejected[rejected:], at=as_of)
+    tally.sent_last_round = tally.sent - sent
+    return len(todo) - tally.sent_last_round
 
 
 def push_in_slices(res, channel: str, rows: pd.DataFrame, *, budget: Budget) -> list[tuple[pd.DataFrame, Answer]]:

@@ -12,7 +12,6 @@ from domain.keys import idempotency_key
 from warehouse.bulk import read_frame, update_rows, upsert
 from warehouse.orders import in_partition, transition
 from warehouse.schema import order_lines, orders, shipments
-from warehouse.stock import consume_reservations
 
 ADDRESS = ["customer_name", "ship_to_line1", "ship_to_city", "ship_to_region", "ship_to_postal_code",
            "ship_to_country"]
@@ -83,10 +82,9 @@ def record_labels(conn: Connection, labels: pd.DataFrame, *, at: datetime, flow_
         return 0
     update_rows(conn, shipments, labels.drop(columns=["order_id"]).assign(
         label_status="purchased", error=None, updated_at=at), keys=["shipment_id"])
-    order_ids = labels["order_id"].tolist()
-    consume_reservations(conn, order_ids, now=at)   # locks the orders first, in order_id order
-    return transition(conn, pd.DataFrame({"order_id": order_ids, "status": states.LABEL_BOOKED}),
-                      at=at, flow_run_id=flow_run_id, held=True)
+    # their reservations are consumed once per run, not here (warehouse.stock.consume_labelled)
+    return transition(conn, pd.DataFrame({"order_id": labels["order_id"], "status": states.LABEL_BOOKED}),
+                      at=at, flow_run_id=flow_run_id)
 
 
 def record_label_failures(conn: Connection, failures: pd.DataFrame, *, at: datetime, flow_run_id: str | None) -> int:

@@ -233,6 +233,19 @@ def consume_reservations(conn: Connection, order_ids: Sequence[str], *, now: dat
                        keys=["reservation_id"])
 
 
+def consume_labelled(conn: Connection, *, now: datetime, channels: Sequence[str] | None = None,
+                     warehouses: Sequence[str] | None = None) -> int:
+    """Consume the active reservations of labelled orders (of `channels` from `warehouses`;
+    None = all). Booking records labels a chunk at a time and leaves this to one pass per run,
+    so no chunk's transaction holds stock rows; a run that crashed before its pass leaves it
+    to the next one (the orders are found by state), and until then their units stay reserved,
+    never offered again. Returns the number of reservations consumed."""
+    stmt = (select(orders.c.order_id).join(reservations, reservations.c.order_id == orders.c.order_id)
+            .where(orders.c.status.in_(states.LABELLED), reservations.c.status == "active",
+                   *order_repo.in_partition(channels=channels, warehouses=warehouses)).distinct())
+    return consume_reservations(conn, read_frame(conn, stmt)["order_id"].tolist(), now=now)
+
+
 def _lock_active(conn: Connection, order_ids: pd.Series, *conditions) -> pd.DataFrame:
     """Active reservations of these orders. On PostgreSQL the orders are locked first (every
     path that changes an order's reservations locks the order), so a concurrent release or

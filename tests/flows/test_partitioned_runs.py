@@ -56,7 +56,7 @@ def run_side_by_side(runs: dict[str, dict], *, as_of) -> dict[str, str]:
 
 
 @task
-def idle_stage(as_of, channels=None, warehouses=None, budget_seconds=None) -> dict:
+def idle_stage(as_of, channels=None, warehouses=None, budget_seconds=None, alongside=None) -> dict:
     return {}
 
 

@@ -1,8 +1,10 @@
 """Telling the stores is off fulfil-orders' critical path: a cycle pushes within its budget,
 notify-storefronts drains the rest, a round at a time under the cells' locks, and no store is
-told twice. The budget itself is checked on a fake clock: no test sleeps."""
+told twice; a cycle tells each chunk's labels while the next chunks are booked. The budget
+itself is checked on a fake clock: no test sleeps on a timer."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pandas as pd
@@ -47,6 +49,36 @@ def backlog(make_shop, engine, monkeypatch):
     reset_resources()
     shop.clock.set(AS_OF)
     return shop, fulfil_orders(as_of=AS_OF)
+
+
+def test_labels_are_told_while_later_chunks_are_still_being_booked(make_shop, engine, world, monkeypatch):
+    """The third chunk waits (20 s at most) until a store has heard of the first two: only a push
+    running alongside booking lets it go on at once; after booking, the store hears of every label once."""
+    import tasks.book_carriers as booking
+
+    shop = make_shop()
+    shop.clock.set(AS_OF)
+    monkeypatch.setattr(booking, "CHUNK", 2)
+    monkeypatch.setattr(booking, "BOOKERS", 1)
+    real_chunk, chunks, heard_before_third = booking.book_chunk, [], []
+
+    def book_chunk(carrier, rows, *args, **kwargs):
+        chunks.append(len(rows))
+        if len(chunks) == 3:
+            deadline = time.monotonic() + 20
+            while not told(shop, world) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            heard_before_third.append(len(told(shop, world)))
+        return real_chunk(carrier, rows, *args, **kwargs)
+
+    monkeypatch.setattr(booking, "book_chunk", book_chunk)
+    summary = fulfil_orders(as_of=AS_OF)
+
+    labels = shipments(engine)
+    assert len(chunks) > 3 and heard_before_third[0] > 0
+    assert summary["push_fulfillments"]["left"] == 0 and labels["pushed_to_storefront_at"].notna().all()
+    stores = told(shop, world)
+    assert len(stores) == len({f["order_id"] for f in stores}) == len(labels) == summary["push_fulfillments"]["pushed"]
 
 
 def test_a_cycle_out_of_push_budget_says_how_many_it_left_for_later(backlog, engine, world):

@@ -180,3 +180,36 @@ def test_a_bad_address_fails_only_its_own_parcel(shop, engine):
     assert ours(engine) == carrier_labels(shop) and len(carrier_labels(shop)) == 3
     assert [(event, kwargs["resource"]) for event, kwargs in shop.events] == \
         [("cumplido.label.failed", f"cumplido.order.{orders[1]}")]
+
+
+def hold_one_unit_each(engine, order_ids: list[str], *, on_hand: int) -> None:
+    """Each order holds one unit of SKU-1 in bin EWR-A1 by an active reservation."""
+    with engine.begin() as conn:
+        upsert(conn, schema.stock, pd.DataFrame({"sku": ["SKU-1"], "location_id": ["EWR-A1"], "warehouse_id": ["EWR"],
+                                                 "on_hand": [on_hand], "reserved": [len(order_ids)]}))
+        upsert(conn, schema.reservations, pd.DataFrame({
+            "reservation_id": [f"{o}/1/EWR-A1" for o in order_ids], "order_id": order_ids, "line_no": 1,
+            "sku": "SKU-1", "location_id": "EWR-A1", "warehouse_id": "EWR", "quantity": 1, "status": "active",
+            "created_at": AS_OF, "expires_at": pd.Timestamp("2026-11-30")}))
+
+
+def shelf(engine) -> tuple[list[int], dict[str, int]]:
+    """[on_hand, reserved] of bin EWR-A1 and the reservations counted by status."""
+    with engine.connect() as conn:
+        bin_ = conn.execute(text("select on_hand, reserved from stock where location_id = 'EWR-A1'")).one()
+        by_status = dict(conn.execute(text("select status, count(*) from reservations group by status")).all())
+    return list(bin_), by_status
+
+
+def test_labelled_parcels_units_leave_the_shelf_once_a_crashed_runs_too(shop, engine):
+    orders = wave(engine, 6, A005={"ship_to_postal_code": "ABCDE"})
+    with engine.begin() as conn:   # a run that crashed after recording A004's label, before its units left
+        conn.execute(text(f"update orders set status = 'label_booked' where order_id = '{orders[4]}'"))
+    hold_one_unit_each(engine, orders, on_hand=10)
+
+    result = booking.book_carriers.fn(as_of=AS_OF)
+
+    assert result["booked"] == 4 and result["failed"] == 1
+    assert shelf(engine) == ([5, 1], {"consumed": 5, "active": 1})   # the refused parcel's unit stays reserved
+    assert booking.book_carriers.fn(as_of=AS_OF) == {"booked": 0}
+    assert shelf(engine) == ([5, 1], {"consumed": 5, "active": 1})   # consumed once
