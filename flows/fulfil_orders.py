@@ -1,6 +1,6 @@
 """fulfil_orders: pull → verify payments (each channel's as its pull ends) → reserve stock → plan pick
 waves → book carriers, with the storefront pushes alongside (each chunk's labels told as it
-commits), then what the stores' API budgets allow within `push_budget_seconds`;
+commits) until booking ends or `push_budget_seconds` have passed, whichever is later;
 notify_storefronts pushes the rest."""
 from __future__ import annotations
 
@@ -79,9 +79,10 @@ def fulfil_orders(as_of: datetime | None = None, channels: list[str] | None = No
     so a failed stage, or one a concurrent run is doing, is picked up by the next run.
 
     Storefront pushes run alongside booking, telling each chunk's labels as it commits, and
-    stop starting new slices `push_budget_seconds` (setting) after booking ends: an ordinary
-    cycle's pushes fit well inside it, a peak's do not (the stores' API budgets set their
-    pace). The summary's `left` counts the fulfilments left to notify-storefronts."""
+    start no new slice after booking's end or `push_budget_seconds` (setting), whichever is
+    later: an ordinary cycle's pushes fit well inside it, a peak's do not (the stores' API
+    budgets set their pace). The summary's `left` counts the fulfilments left to
+    notify-storefronts."""
     as_of = as_of or utc_now()
     known = world_names(resources().world)
     part = checked_partition(channels, warehouses, known)

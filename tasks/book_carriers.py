@@ -32,6 +32,7 @@ from domain.waves import next_cutoff
 from tasks.collector import collector_paused
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
 from tasks.resources import resources
+from warehouse.db import refresh_statistics
 from warehouse.shipments import (
     ADDRESS, outbound_id, record_label_failures, record_labels, waved_without_label, write_intents,
 )
@@ -200,7 +201,8 @@ def book_carriers(as_of: datetime, channels: list[str] | None = None, warehouses
         return book_work(res, work, as_of=as_of) if not work.empty else {"booked": 0}
     finally:   # the units of every parcel labelled leave the shelf: this run's and a crashed run's
         with res.engine.begin() as conn:
-            consume_labelled(conn, now=as_of, channels=channels, warehouses=warehouses)
+            consumed = consume_labelled(conn, now=as_of, channels=channels, warehouses=warehouses)
+        refresh_statistics(res.engine, {"reservations": consumed, "orders": len(work)})
 
 
 def book_work(res, work: pd.DataFrame, *, as_of: datetime) -> dict[str, int]:

@@ -5,7 +5,7 @@ its pace (on a peak day Shopify's cost bucket makes it minutes). So a run may pu
 time budget: each store's notices go a slice at a time, no slice starts once the budget is
 spent, and what is left waits for the next run (flows/notify_storefronts.py drains it).
 Alongside booking (fulfil_orders), labels are told as their chunks commit, and the budget
-starts when the last one has."""
+cannot run out before the last one has."""
 from __future__ import annotations
 
 import logging
@@ -39,21 +39,17 @@ Answer = list[PushResult] | Exception   # a store's answer to one slice, or what
 
 class Budget:
     """`seconds` from the moment it is made (None: no limit), on an injectable clock; with
-    `after`, from the moment that event is first seen set (no limit until then)."""
+    `until`, never spent before that event is set (work alongside another stage is not held
+    to a budget that stage's own length would spend)."""
 
     def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic,
-                 after: threading.Event | None = None):
-        self.seconds, self._clock, self._after = seconds, clock, after
-        self._started = clock() if after is None else None
+                 until: threading.Event | None = None):
+        self.seconds, self._clock, self._until, self._started = seconds, clock, until, clock()
 
     def remaining(self) -> float | None:
         """Seconds still to spend; None when there is no limit (yet)."""
-        if self.seconds is None:
+        if self.seconds is None or (self._until is not None and not self._until.is_set()):
             return None
-        if self._started is None:
-            if not self._after.is_set():
-                return None
-            self._started = self._clock()
         return max(0.0, self.seconds - (self._clock() - self._started))
 
     def spent(self) -> bool:
@@ -99,8 +95,9 @@ def push_fulfillments(as_of: datetime, channels: list[str] | None = None, wareho
 
     alongside: set when the labels this task tells about are all booked. Until then the task
     pushes each label as its chunk commits, in rounds (waiting up to POLL_SECONDS for more when
-    a round found none), with no time limit: the budget counts from the moment it is set."""
-    budget = Budget(budget_seconds, after=alongside)
+    a round found none), and the budget is not spent: no slice starts after booking's end or
+    `budget_seconds` after the task's start, whichever is later."""
+    budget = Budget(budget_seconds, until=alongside)
     res = resources()
     tally, left = PushLog(), 0
     while True:

@@ -240,10 +240,14 @@ def consume_labelled(conn: Connection, *, now: datetime, channels: Sequence[str]
     so no chunk's transaction holds stock rows; a run that crashed before its pass leaves it
     to the next one (the orders are found by state), and until then their units stay reserved,
     never offered again. Returns the number of reservations consumed."""
-    stmt = (select(orders.c.order_id).join(reservations, reservations.c.order_id == orders.c.order_id)
-            .where(orders.c.status.in_(states.LABELLED), reservations.c.status == "active",
-                   *order_repo.in_partition(channels=channels, warehouses=warehouses)).distinct())
-    return consume_reservations(conn, read_frame(conn, stmt)["order_id"].tolist(), now=now)
+    # the few orders holding stock first, then which of them are labelled (by key): joined, a
+    # planner with statistics from before the last consumption walked every labelled order
+    # (1.1 s at 100k orders, against a few ms)
+    holding = read_frame(conn, select(reservations.c.order_id).where(reservations.c.status == "active"))
+    labelled = read_in(conn, select(orders.c.order_id).where(
+        orders.c.status.in_(states.LABELLED), *order_repo.in_partition(channels=channels, warehouses=warehouses)),
+        orders.c.order_id, holding["order_id"].unique().tolist())
+    return consume_reservations(conn, labelled["order_id"].tolist(), now=now)
 
 
 def _lock_active(conn: Connection, order_ids: pd.Series, *conditions) -> pd.DataFrame:

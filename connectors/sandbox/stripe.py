@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 import bisect
 import itertools
-import json
 import random
 import re
 import threading
 from datetime import datetime
 from typing import Literal
+
+import orjson
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -112,7 +113,8 @@ class StripeSandbox:
 
     @staticmethod
     def _json(payload: dict) -> bytes:
-        return json.dumps(payload).encode()
+        # orjson: a page lists 100 intents of ~3 KB, and the standard encoder took most of a page's time
+        return orjson.dumps(payload)
 
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("Authorization", "")

@@ -4,6 +4,7 @@ told twice; a cycle tells each chunk's labels while the next chunks are booked. 
 itself is checked on a fake clock: no test sleeps on a timer."""
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -200,6 +201,20 @@ def test_no_slice_starts_once_the_budget_is_spent_but_the_first_always_goes(monk
     answers = push_in_slices(store, "shop", notices(1_000), budget=Budget(seconds, clock=lambda: clock[0]))
     assert store.calls == [250] * slices and len(answers) == slices
     assert sum(len(rows) for rows, _ in answers) == 250 * slices
+
+
+def test_alongside_booking_the_budget_is_not_spent_until_booking_ends():
+    clock, booked = [0.0], threading.Event()
+    budget = Budget(5, clock=lambda: clock[0], until=booked)
+    clock[0] = 60.0                                  # booking took a minute: pushes went on all along
+    assert budget.remaining() is None and not budget.spent()
+    booked.set()
+    assert budget.spent()                            # past the budget: nothing more once booking ended
+    quick = threading.Event()
+    early = Budget(5, clock=lambda: clock[0], until=quick)
+    quick.set()
+    clock[0] += 2.0
+    assert early.remaining() == 3.0                  # booking ended early: the budget's rest is left
 
 
 def test_a_store_answering_not_now_gets_no_further_slice():
