@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # Telling the stores is paced by their API budgets, not by us: fulfil-orders pushes for a
     # few seconds and notify-storefronts drains what is left (README, Architecture).
     push_budget_seconds: float = Field(
-        10.0, ge=0, description="fulfil-orders starts no store push slice after this (or after booking's end, if later)")
+        10.0, ge=0, description="fulfil-orders starts no store push slice after this (but one per store as booking ends)")
     push_drain_budget_seconds: float = Field(240.0, ge=0, description="notify-storefronts stops draining after this")
 
     @field_validator("database_url")

@@ -1,7 +1,6 @@
 """fulfil_orders: pull → verify payments (each channel's as its pull ends) → reserve stock → plan pick
 waves → book carriers, with the storefront pushes alongside (each chunk's labels told as it
-commits) until booking ends or `push_budget_seconds` have passed, whichever is later;
-notify_storefronts pushes the rest."""
+commits) for `push_budget_seconds`; notify_storefronts pushes the rest."""
 from __future__ import annotations
 
 import threading
@@ -78,11 +77,10 @@ def fulfil_orders(as_of: datetime | None = None, channels: list[str] | None = No
     (channel, warehouse) cell are done by one run at a time. Stages read their work by state,
     so a failed stage, or one a concurrent run is doing, is picked up by the next run.
 
-    Storefront pushes run alongside booking, telling each chunk's labels as it commits, and
-    start no new slice after booking's end or `push_budget_seconds` (setting), whichever is
-    later: an ordinary cycle's pushes fit well inside it, a peak's do not (the stores' API
-    budgets set their pace). The summary's `left` counts the fulfilments left to
-    notify-storefronts."""
+    Storefront pushes run alongside booking, telling each chunk's labels as it commits, for
+    `push_budget_seconds` (setting), then once more, briefly, when booking ends: an ordinary
+    cycle's pushes fit well inside it, a peak's do not (the stores' API budgets set their
+    pace). The summary's `left` counts the fulfilments left to notify-storefronts."""
     as_of = as_of or utc_now()
     known = world_names(resources().world)
     part = checked_partition(channels, warehouses, known)

@@ -4,8 +4,8 @@ Telling the store is a notification no later stage reads, and the store's API bu
 its pace (on a peak day Shopify's cost bucket makes it minutes). So a run may push within a
 time budget: each store's notices go a slice at a time, no slice starts once the budget is
 spent, and what is left waits for the next run (flows/notify_storefronts.py drains it).
-Alongside booking (fulfil_orders), labels are told as their chunks commit, and the budget
-cannot run out before the last one has."""
+Alongside booking (fulfil_orders), labels are told as their chunks commit, within the same
+budget."""
 from __future__ import annotations
 
 import logging
@@ -38,19 +38,14 @@ Answer = list[PushResult] | Exception   # a store's answer to one slice, or what
 
 
 class Budget:
-    """`seconds` from the moment it is made (None: no limit), on an injectable clock; with
-    `until`, never spent before that event is set (work alongside another stage is not held
-    to a budget that stage's own length would spend)."""
+    """`seconds` from the moment it is made (None: no limit), on an injectable clock."""
 
-    def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic,
-                 until: threading.Event | None = None):
-        self.seconds, self._clock, self._until, self._started = seconds, clock, until, clock()
+    def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic):
+        self.seconds, self._clock, self._started = seconds, clock, clock()
 
     def remaining(self) -> float | None:
-        """Seconds still to spend; None when there is no limit (yet)."""
-        if self.seconds is None or (self._until is not None and not self._until.is_set()):
-            return None
-        return max(0.0, self.seconds - (self._clock() - self._started))
+        """Seconds still to spend; None when there is no limit."""
+        return None if self.seconds is None else max(0.0, self.seconds - (self._clock() - self._started))
 
     def spent(self) -> bool:
         return self.remaining() == 0.0
@@ -95,18 +90,15 @@ def push_fulfillments(as_of: datetime, channels: list[str] | None = None, wareho
 
     alongside: set when the labels this task tells about are all booked. Until then the task
     pushes each label as its chunk commits, in rounds (waiting up to POLL_SECONDS for more when
-    a round found none), and the budget is not spent: no slice starts after booking's end or
-    `budget_seconds` after the task's start, whichever is later."""
-    budget = Budget(budget_seconds, until=alongside)
+    a round found none) while the budget lasts; once it is spent, one last round after booking
+    ends (each store's first slice). On a peak day the pushes thus share the budget's first
+    seconds with booking instead of adding them after it, and take no more of the machine than
+    before: a store's API, however remote, still costs this process a request per slice."""
+    budget = Budget(budget_seconds)
     res = resources()
-    tally, left = PushLog(), 0
-    while True:
-        last = alongside is None or alongside.is_set()   # read first: the last round sees every label
-        left = push_round(res, tally, budget, as_of=as_of, channels=channels, warehouses=warehouses)
-        if last or tally.broken or tally.retry:
-            break
-        if not tally.sent_last_round:
-            alongside.wait(POLL_SECONDS)
+    tally = PushLog()
+    left = in_rounds(lambda: push_round(res, tally, budget, as_of=as_of, channels=channels, warehouses=warehouses),
+                     tally, budget, alongside=alongside)
     if tally.broken:
         raise tally.broken[0]
     if tally.retry:  # Prefect retries the task; what was pushed is already recorded
@@ -116,6 +108,23 @@ def push_fulfillments(as_of: datetime, channels: list[str] | None = None, wareho
         log.info("%d fulfillments pushed within the %g s budget; %d left for the next run",
                  len(tally.pushed), budget.seconds, left)
     return {"pushed": len(tally.pushed), "rejected": len(tally.rejected), "left": left}
+
+
+def in_rounds(one_round: Callable[[], int], tally: PushLog, budget: Budget, *,
+              alongside: threading.Event | None) -> int:
+    """one_round until the last one, which starts once `alongside` is set (at once when None):
+    beside booking, rounds follow one another while the budget lasts, waiting up to POLL_SECONDS
+    after one that found nothing; once it is spent, only the last one is left. A round that met
+    a broken or struggling store is the last. Returns what the last round left."""
+    while True:
+        last = alongside is None or alongside.is_set()   # read first: the last round sees every label
+        left = one_round()
+        if last or tally.broken or tally.retry:
+            return left
+        if budget.spent():
+            alongside.wait()
+        elif not tally.sent_last_round:
+            alongside.wait(POLL_SECONDS)
 
 
 def push_round(res, tally: PushLog, budget: Budget, *, as_of: datetime, channels: list[str] | None,

@@ -16,7 +16,7 @@ from domain.records import FulfillmentPush, PushResult
 from flows.fulfil_orders import fulfil_orders
 from flows.notify_storefronts import notify_storefronts
 from flows.stages import StagesFailed
-from tasks.push_fulfillments import Budget, push_in_slices
+from tasks.push_fulfillments import POLL_SECONDS, Budget, PushLog, in_rounds, push_in_slices
 from tests.flows.conftest import START
 
 AS_OF = START + timedelta(days=1)
@@ -203,18 +203,45 @@ def test_no_slice_starts_once_the_budget_is_spent_but_the_first_always_goes(monk
     assert sum(len(rows) for rows, _ in answers) == 250 * slices
 
 
-def test_alongside_booking_the_budget_is_not_spent_until_booking_ends():
-    clock, booked = [0.0], threading.Event()
-    budget = Budget(5, clock=lambda: clock[0], until=booked)
-    clock[0] = 60.0                                  # booking took a minute: pushes went on all along
-    assert budget.remaining() is None and not budget.spent()
-    booked.set()
-    assert budget.spent()                            # past the budget: nothing more once booking ended
-    quick = threading.Event()
-    early = Budget(5, clock=lambda: clock[0], until=quick)
-    quick.set()
-    clock[0] += 2.0
-    assert early.remaining() == 3.0                  # booking ended early: the budget's rest is left
+class Booking(threading.Event):
+    """Booking that ends at its `ends_at`-th wait; records each wait's timeout."""
+
+    def __init__(self, ends_at: int):
+        super().__init__()
+        self.ends_at, self.waits = ends_at, []
+
+    def wait(self, timeout=None) -> bool:
+        self.waits.append(timeout)
+        if len(self.waits) >= self.ends_at:
+            self.set()
+        return self.is_set()
+
+
+def rounds_of(sent_per_round: int, *, seconds_per_round: float, budget_seconds: float | None, booking: Booking):
+    clock, tally, rounds = [0.0], PushLog(), []
+
+    def one_round() -> int:
+        rounds.append(clock[0])
+        clock[0] += seconds_per_round
+        tally.sent_last_round = sent_per_round
+        return 7
+
+    left = in_rounds(one_round, tally, Budget(budget_seconds, clock=lambda: clock[0]), alongside=booking)
+    return rounds, left
+
+
+def test_beside_booking_rounds_go_on_while_the_budget_lasts_then_one_last_when_booking_ends():
+    booking = Booking(ends_at=1)
+    rounds, left = rounds_of(500, seconds_per_round=6.0, budget_seconds=10.0, booking=booking)
+    assert rounds == [0.0, 6.0, 12.0] and left == 7     # 2 rounds within the budget, then the last
+    assert booking.waits == [None]                       # spent: waited for booking's end, no polling
+
+    booking = Booking(ends_at=3)
+    rounds, _ = rounds_of(0, seconds_per_round=0.0, budget_seconds=10.0, booking=booking)
+    assert len(rounds) == 4 and booking.waits == [POLL_SECONDS] * 3   # nothing to push yet: looks again
+
+    alone = rounds_of(500, seconds_per_round=60.0, budget_seconds=10.0, booking=None)   # no booking beside it
+    assert alone == ([0.0], 7)
 
 
 def test_a_store_answering_not_now_gets_no_further_slice():
