@@ -92,8 +92,8 @@ def push_fulfillments(as_of: datetime, channels: list[str] | None = None, wareho
     pushes each label as its chunk commits, in rounds (waiting up to POLL_SECONDS for more when
     a round found none) while the budget lasts; once it is spent, one last round after booking
     ends (each store's first slice). On a peak day the pushes thus share the budget's first
-    seconds with booking instead of adding them after it, and take no more of the machine than
-    before: a store's API, however remote, still costs this process a request per slice."""
+    seconds with booking instead of adding them after it; pushing beside booking for all its
+    length would compete with it for the machine all that time (a 100k-order peak ran slower)."""
     budget = Budget(budget_seconds)
     res = resources()
     tally = PushLog()
