@@ -118,12 +118,13 @@ def in_rounds(one_round: Callable[[], int], tally: PushLog, budget: Budget, *,
     a broken or struggling store is the last. Returns what the last round left."""
     while True:
         last = alongside is None or alongside.is_set()   # read first: the last round sees every label
+        if not last and budget.spent():
+            alongside.wait()
+            continue
         left = one_round()
         if last or tally.broken or tally.retry:
             return left
-        if budget.spent():
-            alongside.wait()
-        elif not tally.sent_last_round:
+        if not tally.sent_last_round:
             alongside.wait(POLL_SECONDS)
 
 

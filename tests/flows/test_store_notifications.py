@@ -240,6 +240,10 @@ def test_beside_booking_rounds_go_on_while_the_budget_lasts_then_one_last_when_b
     rounds, _ = rounds_of(0, seconds_per_round=0.0, budget_seconds=10.0, booking=booking)
     assert len(rounds) == 4 and booking.waits == [POLL_SECONDS] * 3   # nothing to push yet: looks again
 
+    booking = Booking(ends_at=1)
+    rounds, _ = rounds_of(500, seconds_per_round=1.0, budget_seconds=0.0, booking=booking)
+    assert rounds == [0.0] and booking.waits == [None]  # no budget: only the last round, after booking
+
     alone = rounds_of(500, seconds_per_round=60.0, budget_seconds=10.0, booking=None)   # no booking beside it
     assert alone == ([0.0], 7)
 
