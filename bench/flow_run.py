@@ -11,7 +11,7 @@ import threading
 import time
 from datetime import datetime
 
-from bench.measure import DbTimer, own_cpu_seconds, profiled, peak_rss_mb, run_seconds_of, task_runs_of, union_seconds
+from bench.measure import DbTimer, own_cpu_seconds, peak_rss_mb, profiled, run_seconds_of, task_runs_of, union_seconds
 
 FLOWS = {
     "fulfil-orders": ("flows.fulfil_orders", "fulfil_orders"),

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 
-from bench.measure import profiled
+from bench.measure import process_rss_mb, profiled
 from bench.scenario import Scenario
 
 
@@ -103,8 +103,6 @@ class SandboxProcess:
         return line
 
     def rss_mb(self) -> float:
-        from bench.measure import process_rss_mb
-
         return process_rss_mb(self.proc.pid)
 
     def __exit__(self, *exc) -> None:

@@ -59,7 +59,7 @@ class PushLog:
         self.rejected: list[dict] = []
         self.retry: list[str] = []
         self.broken: list[Exception] = []
-        self.sent = self.sent_last_round = 0
+        self.sent = 0
 
     def add(self, channel: str, rows: pd.DataFrame, answer: Answer) -> None:
         self.sent += len(rows)
@@ -110,32 +110,33 @@ def push_fulfillments(as_of: datetime, channels: list[str] | None = None, wareho
     return {"pushed": len(tally.pushed), "rejected": len(tally.rejected), "left": left}
 
 
-def in_rounds(one_round: Callable[[], int], tally: PushLog, budget: Budget, *,
+def in_rounds(one_round: Callable[[], tuple[int, int]], tally: PushLog, budget: Budget, *,
               alongside: threading.Event | None) -> int:
-    """one_round until the last one, which starts once `alongside` is set (at once when None):
-    beside booking, rounds follow one another while the budget lasts, waiting up to POLL_SECONDS
-    after one that found nothing; once it is spent, only the last one is left. A round that met
-    a broken or struggling store is the last. Returns what the last round left."""
+    """one_round (returning the notices it sent and those it left) until the last one, which
+    starts once `alongside` is set (at once when None): beside booking, rounds follow one another
+    while the budget lasts, waiting up to POLL_SECONDS after one that sent nothing; once it is
+    spent, only the last one is left. A round that met a broken or struggling store is the last.
+    Returns what the last round left."""
     while True:
         last = alongside is None or alongside.is_set()   # read first: the last round sees every label
         if not last and budget.spent():
             alongside.wait()
             continue
-        left = one_round()
+        sent, left = one_round()
         if last or tally.broken or tally.retry:
             return left
-        if not tally.sent_last_round:
+        if not sent:
             alongside.wait(POLL_SECONDS)
 
 
 def push_round(res, tally: PushLog, budget: Budget, *, as_of: datetime, channels: list[str] | None,
-               warehouses: list[str] | None) -> int:
+               warehouses: list[str] | None) -> tuple[int, int]:
     """Push what is unpushed now, each store in its own thread, and record it in one commit;
-    returns the notices no slice got to."""
+    returns the notices its slices sent and those no slice got to."""
     with res.engine.begin() as conn:
         todo = unpushed_fulfillments(conn, channels=channels, warehouses=warehouses)
     by_channel = list(todo.groupby("channel", sort=False))
-    pushed, rejected, sent = len(tally.pushed), len(tally.rejected), tally.sent
+    pushed, rejected, sent_before = len(tally.pushed), len(tally.rejected), tally.sent
     try:
         with ThreadPoolExecutor(max_workers=max(1, len(by_channel)), thread_name_prefix="push") as pool:
             answers = list(pool.map(lambda item: push_in_slices(res, *item, budget=budget), by_channel))
@@ -146,8 +147,8 @@ def push_round(res, tally: PushLog, budget: Budget, *, as_of: datetime, channels
         with res.engine.begin() as conn:
             mark_pushed(conn, tally.pushed[pushed:], at=as_of)
             record_push_errors(conn, tally.rejected[rejected:], at=as_of)
-    tally.sent_last_round = tally.sent - sent
-    return len(todo) - tally.sent_last_round
+    sent = tally.sent - sent_before
+    return sent, len(todo) - sent
 
 
 def push_in_slices(res, channel: str, rows: pd.DataFrame, *, budget: Budget) -> list[tuple[pd.DataFrame, Answer]]:

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Literal
 
 import orjson
-
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response

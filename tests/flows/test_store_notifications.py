@@ -220,11 +220,10 @@ class Booking(threading.Event):
 def rounds_of(sent_per_round: int, *, seconds_per_round: float, budget_seconds: float | None, booking: Booking):
     clock, tally, rounds = [0.0], PushLog(), []
 
-    def one_round() -> int:
+    def one_round() -> tuple[int, int]:
         rounds.append(clock[0])
         clock[0] += seconds_per_round
-        tally.sent_last_round = sent_per_round
-        return 7
+        return sent_per_round, 7
 
     left = in_rounds(one_round, tally, Budget(budget_seconds, clock=lambda: clock[0]), alongside=booking)
     return rounds, left
