@@ -30,7 +30,8 @@ from connectors.sandbox.shipengine_objects import (
 )
 from connectors.sandbox.shipengine_rates import price, weight_in_kg, zone
 from connectors.sandbox.shipengine_tracking import (
-    DAY, Place, journey_rng, outbound_journey, return_journey, tracking_number, tracking_view,
+    DAY, Journey, Place, PlannedJourney, journey_rng, label_created, outbound_journey, return_journey,
+    tracking_number, tracking_view,
 )
 
 SANDBOX_API_KEY = "TEST_sandbox"   # config.settings' default key, so the demo needs no setup
@@ -325,17 +326,22 @@ class ShipEngineSandbox(BulkEndpoints):
                    download_base: str, rma_number: str | None = None, outbound_label_id: str | None = None,
                    batch_id: str | None = None) -> LabelRecord:
         label_id, now = self._new_id(), self.clock.now()
-        rng = journey_rng(self.seed, label_id)
-        number = tracking_number(rng, carrier.code, service.code)
-        if shp.is_return:
-            journey = return_journey(rng, issued_at=now, customer=_place(shp.ship_from),
-                                     warehouse=_place(shp.ship_to), carrier=carrier.code)
-        else:
-            journey = outbound_journey(rng, purchased_at=now, transit_days=service.transit_days,
-                                       origin=_place(shp.ship_from), destination=_place(shp.ship_to),
-                                       carrier=carrier.code, late_share=self.late_share,
-                                       exception_share=self.exception_share)
-        label = LabelRecord(label_id, shp.shipment_id, carrier, service, amount, number, now, journey,
+        number = tracking_number(journey_rng(self.seed, label_id), carrier.code, service.code)
+
+        def decide() -> Journey:   # the same stream as the tracking number's, drawn on after it
+            rng = journey_rng(self.seed, label_id)
+            tracking_number(rng, carrier.code, service.code)
+            if shp.is_return:
+                return return_journey(rng, issued_at=now, customer=_place(shp.ship_from),
+                                      warehouse=_place(shp.ship_to), carrier=carrier.code)
+            return outbound_journey(rng, purchased_at=now, transit_days=service.transit_days,
+                                    origin=_place(shp.ship_from), destination=_place(shp.ship_to),
+                                    carrier=carrier.code, late_share=self.late_share,
+                                    exception_share=self.exception_share)
+
+        first = label_created(now, carrier=carrier.code, place=_place(shp.ship_from), is_return=shp.is_return)
+        label = LabelRecord(label_id, shp.shipment_id, carrier, service, amount, number, now,
+                            PlannedJourney(decide, first=first),
                             download_base=download_base, is_return=shp.is_return, rma_number=rma_number,
                             outbound_label_id=outbound_label_id, batch_id=batch_id)
         self._labels[label_id], self._by_tracking[number] = label, label_id

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from config.world import Carrier, Service
-from connectors.sandbox.shipengine_tracking import Journey, iso, tracking_url
+from connectors.sandbox.shipengine_tracking import PlannedJourney, iso, tracking_url
 
 ADDRESS_FIELDS = ("name", "phone", "email", "company_name", "address_line1", "address_line2", "address_line3",
                   "city_locality", "state_province", "postal_code", "country_code", "address_residential_indicator")
@@ -71,7 +71,7 @@ class LabelRecord:
     amount: float
     tracking_number: str
     created_at: datetime
-    journey: Journey
+    journey: PlannedJourney
     download_base: str
     is_return: bool = False
     rma_number: str | None = None

@@ -1,11 +1,14 @@
-"""What happens to a parcel after its label is bought, decided once at purchase from
-(seed, label) so a re-run of the demo sees the same journeys; /track shows the part of the
-journey the simulated clock has reached."""
+"""What happens to a parcel after its label is bought, decided from (seed, label) so a re-run of
+the demo sees the same journeys; /track shows the part of the journey the simulated clock has
+reached. A label's journey is decided the first time anyone looks past its first hour
+(PlannedJourney): a peak day's labels are bought and listed long before they are tracked."""
 from __future__ import annotations
 
 import random
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 
 from connectors.sandbox.shipengine_rates import miles_between
@@ -63,6 +66,55 @@ class Journey:
         return next((s.at for s in self.seen_by(now) if s.detail_code == "DELIVERED"), None)
 
 
+class PlannedJourney:
+    """A Journey decided only when first needed. In its first QUIET hour a parcel has nothing but
+    its label-created scan (`first`): every journey below leaves at least that long between it and
+    the next scan (a pickup or drop-off two or more hours on; out for delivery at least an hour
+    after the pickup minus five hours, the attempt being four or more after it). So what the
+    clock shows then needs nothing decided; anything later, or the journey's other facts, decide
+    it (`decide`, the same calls on the same (seed, label) random stream, so the same journey)."""
+
+    QUIET = HOUR
+
+    def __init__(self, decide: Callable[[], Journey], *, first: Scan):
+        self._decide, self.first = decide, first
+
+    @cached_property
+    def decided(self) -> Journey:
+        return self._decide()
+
+    def seen_by(self, now: datetime, *, voided_at: datetime | None = None) -> list[Scan]:
+        cutoff = now if voided_at is None else min(now, voided_at)
+        if cutoff < self.first.at + self.QUIET:
+            return [self.first] if self.first.at <= cutoff else []
+        return self.decided.seen_by(now, voided_at=voided_at)
+
+    def delivered_at(self, now: datetime) -> datetime | None:
+        return None if now < self.first.at + self.QUIET else self.decided.delivered_at(now)
+
+    @property
+    def scans(self) -> tuple[Scan, ...]:
+        return self.decided.scans
+
+    @property
+    def estimated_delivery(self) -> datetime:
+        return self.decided.estimated_delivery
+
+    @property
+    def late(self) -> bool:
+        return self.decided.late
+
+    @property
+    def exception(self) -> bool:
+        return self.decided.exception
+
+
+def label_created(at: datetime, *, carrier: str, place: Place, is_return: bool = False) -> Scan:
+    """A journey's first scan: the label exists, the carrier awaits the parcel."""
+    kind = "Return label" if is_return else "Shipping label"
+    return Scan(at, "SHIPMENT_CREATED", f"{kind} created, {carrier.upper()} awaiting item", place)
+
+
 def journey_rng(seed: int, label_id: str) -> random.Random:
     return random.Random(f"{seed}:{label_id}")  # str seeds hash stably across runs
 
@@ -75,7 +127,7 @@ def outbound_journey(rng: random.Random, *, purchased_at: datetime, transit_days
     attempt = _daytime(rng, due + DAY * (rng.randint(1, 3) if late else 0))
     while attempt < pickup + 4 * HOUR:
         attempt += DAY
-    scans = [Scan(purchased_at, "SHIPMENT_CREATED", f"Shipping label created, {carrier.upper()} awaiting item", origin),
+    scans = [label_created(purchased_at, carrier=carrier, place=origin),
              Scan(pickup, "PICKED_UP", f"Picked up by {carrier.upper()}", origin),
              *_hub_scans(rng, pickup, attempt, origin)]
     scans += _last_mile(rng, attempt, destination, exception=exception)
@@ -87,7 +139,7 @@ def return_journey(rng: random.Random, *, issued_at: datetime, customer: Place, 
     """The customer drops the parcel 0-2 days after the label is issued; it is back 2-4 days later."""
     drop = issued_at + HOUR + DAY * rng.uniform(0, 2)
     arrival = _daytime(rng, drop + DAY * rng.randint(2, 4))
-    scans = [Scan(issued_at, "SHIPMENT_CREATED", f"Return label created, {carrier.upper()} awaiting item", customer),
+    scans = [label_created(issued_at, carrier=carrier, place=customer, is_return=True),
              Scan(drop, "DROPPED_OFF", f"Dropped off at {carrier.upper()} location", customer),
              *_hub_scans(rng, drop, arrival, customer),
              *_last_mile(rng, arrival, warehouse, exception=False)]
