@@ -8,15 +8,16 @@ buy_labels, one commit. BOOKERS chunks are in flight
 at once, each in its own transaction, so that the carrier's work on one overlaps the warehouse
 writes of another (chunks hold different orders and touch no stock row). A crash loses at most
 the chunks in flight; their intents are what the next run looks up first (find_labels), before
-it quotes anything again. The labelled parcels' units leave the shelf in one pass at the end
-(consume_labelled), which also finishes a crashed run's."""
+it quotes anything again. The labelled parcels' units leave the shelf a warehouse at a time
+(consume_labelled): each warehouse's once its chunks are done, while the next warehouse's are
+booked, and the last one's in a pass at the end that also finishes a crashed run's."""
 from __future__ import annotations
 
 import contextvars
 import logging
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 import pandas as pd
@@ -156,15 +157,18 @@ def book_chunk(carrier: Carrier, rows: pd.DataFrame, rates: dict[str, Rate], par
     return int((~buying["meets_sla"].astype(bool)).sum())
 
 
-def book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime) -> dict[str, int]:
+def book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime,
+             warehouse_done: Callable[[str], None] = lambda warehouse: None) -> dict[str, int]:
     """Quote every parcel once and choose its service, then book the chunks, BOOKERS at a time, each with its own
-    LabelBook (its own commit). The first error stops new chunks and is raised once the chunks
-    already in flight have recorded what they bought."""
+    LabelBook (its own commit). Once every chunk of a warehouse is booked, and the chunks of a next
+    one are on their way, warehouse_done(its id) runs in this thread. The first error stops new
+    chunks and is raised once the chunks already in flight have recorded what they bought."""
     with collector_paused():   # a parcel, its addresses, quotes and the carrier's answers: many small objects
-        return _book_all(carrier, todo, world, engine, as_of=as_of)
+        return _book_all(carrier, todo, world, engine, as_of=as_of, warehouse_done=warehouse_done)
 
 
-def _book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime) -> dict[str, int]:
+def _book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime,
+              warehouse_done: Callable[[str], None]) -> dict[str, int]:
     parcels = {parcel.reference: parcel for parcel in parcels_for(todo, world)}
     quoted = carrier.quote_many(list(parcels.values()))
     quotes, rates = quotes_frame(todo, quoted)
@@ -187,8 +191,19 @@ def _book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_
 
     with ThreadPoolExecutor(max_workers=BOOKERS, thread_name_prefix="book") as pool:
         # each chunk runs in a copy of this context: the flow run's id, logger and event client
-        futures = [pool.submit(contextvars.copy_context().run, one, rows) for rows in chunks_of(plan)]
-        sla_at_risk = sum(future.result() for future in futures)
+        by_warehouse: dict[str, list[Future]] = {}
+        for rows in chunks_of(plan):
+            by_warehouse.setdefault(rows["warehouse_id"].iat[0], []).append(
+                pool.submit(contextvars.copy_context().run, one, rows))
+        sla_at_risk, last = 0, list(by_warehouse)[-1:]
+        try:
+            for warehouse, futures in by_warehouse.items():
+                sla_at_risk += sum(future.result() for future in futures)
+                if [warehouse] != last:
+                    warehouse_done(warehouse)
+        except BaseException:
+            failed.set()
+            raise
     return {"booked": sum(b.booked for b in books), "failed": sum(b.failed for b in books), "sla_at_risk": sla_at_risk}
 
 
@@ -197,20 +212,32 @@ def book_carriers(as_of: datetime, channels: list[str] | None = None, warehouses
     res = resources()
     with res.engine.begin() as conn:
         work = waved_without_label(conn, channels=channels, warehouses=warehouses)
+    consumed: list[int] = []
+
+    def shelf_cleared(warehouse: str) -> None:
+        consumed.append(consume(res.engine, now=as_of, channels=channels, warehouses=[warehouse]))
+
     try:
-        return book_work(res, work, as_of=as_of) if not work.empty else {"booked": 0}
-    finally:   # the units of every parcel labelled leave the shelf: this run's and a crashed run's
-        with res.engine.begin() as conn:
-            consumed = consume_labelled(conn, now=as_of, channels=channels, warehouses=warehouses)
-        refresh_statistics(res.engine, {"reservations": consumed, "orders": len(work)})
+        return book_work(res, work, as_of=as_of, warehouse_done=shelf_cleared) if not work.empty else {"booked": 0}
+    finally:   # the units of every parcel labelled leave the shelf: the last warehouse's, and a crashed run's
+        consumed.append(consume(res.engine, now=as_of, channels=channels, warehouses=warehouses))
+        refresh_statistics(res.engine, {"reservations": sum(consumed), "orders": len(work)})
 
 
-def book_work(res, work: pd.DataFrame, *, as_of: datetime) -> dict[str, int]:
+def consume(engine, *, now: datetime, channels: list[str] | None, warehouses: list[str] | None) -> int:
+    """The units of the labelled parcels of `channels` from `warehouses` leave the shelf, in one transaction."""
+    with engine.begin() as conn:
+        return consume_labelled(conn, now=now, channels=channels, warehouses=warehouses)
+
+
+def book_work(res, work: pd.DataFrame, *, as_of: datetime,
+              warehouse_done: Callable[[str], None] = lambda warehouse: None) -> dict[str, int]:
     work["shipment_id"] = work["order_id"].map(outbound_id)
     work["idempotency_key"] = label_references(work["shipment_id"])
     book = LabelBook(res.engine, at=as_of)
     recovered = recover_labels(res.carrier, work, book)
     todo = work[~work["shipment_id"].isin(recovered)]
-    done = book_all(res.carrier, todo, res.world, res.engine, as_of=as_of) if not todo.empty else {}
+    done = book_all(res.carrier, todo, res.world, res.engine, as_of=as_of,
+                    warehouse_done=warehouse_done) if not todo.empty else {}
     return {"booked": book.booked + done.get("booked", 0), "recovered": len(recovered),
             "failed": book.failed + done.get("failed", 0), "sla_at_risk": done.get("sla_at_risk", 0)}

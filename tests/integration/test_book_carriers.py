@@ -213,3 +213,27 @@ def test_labelled_parcels_units_leave_the_shelf_once_a_crashed_runs_too(shop, en
     assert shelf(engine) == ([5, 1], {"consumed": 5, "active": 1})   # the refused parcel's unit stays reserved
     assert booking.book_carriers.fn(as_of=AS_OF) == {"booked": 0}
     assert shelf(engine) == ([5, 1], {"consumed": 5, "active": 1})   # consumed once
+
+
+class ShelfAtEachBatch:
+    """WSGI middleware: before each label batch is processed, note how many reservations are consumed."""
+
+    def __init__(self, app, engine):
+        self.app, self.engine, self.consumed = app, engine, []
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/process/labels"):
+            self.consumed.append(shelf(self.engine)[1].get("consumed", 0))
+        return self.app(environ, start_response)
+
+
+def test_a_warehouse_units_leave_the_shelf_while_the_next_warehouse_is_booked(shop, engine, switchboard):
+    orders = wave(engine, 6, **{f"A{i:03d}": {"warehouse_id": "LAX"} for i in range(3, 6)})
+    hold_one_unit_each(engine, orders, on_hand=10)
+    switchboard[1]["app"] = watch = ShelfAtEachBatch(shop.wsgi_app, engine)
+
+    result = booking.book_carriers.fn(as_of=AS_OF)
+
+    assert result["booked"] == 6
+    assert watch.consumed == [0, 3]      # EWR's 3 parcels (one chunk) consumed before LAX's batch is bought
+    assert shelf(engine) == ([4, 0], {"consumed": 6})
