@@ -1,27 +1,48 @@
-"""Shipping: batch reserved orders into pick waves in walking order."""
+"""Shipping: batch reserved orders into pick waves in walking order, a warehouse at a time.
+
+Each warehouse's reserved orders are claimed, planned and written in a transaction of their own,
+PLANNERS warehouses at once: one's waves are planned in this process while another's are written
+by the database (a warehouse's waves never touch another's orders)."""
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+import pandas as pd
 from prefect import task
 from prefect.cache_policies import NONE
 
-from domain.waves import plan_pick_waves as plan
+from domain.waves import PlannedWaves, plan_pick_waves as plan
 from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit, publish_table
 from tasks.resources import resources
-from warehouse.waves import claim_reserved_picks, save_waves
+from warehouse.waves import claim_reserved_picks, save_waves, warehouses_to_wave
+
+PLANNERS = 2   # warehouses in flight: one planned here while the database writes another's
+
+
+def wave_warehouse(warehouse: str, *, channels: list[str] | None, as_of: datetime) -> tuple[PlannedWaves, int]:
+    """Claim, plan and write one warehouse's waves in one transaction: no order waved twice."""
+    res = resources()
+    with res.engine.begin() as conn:
+        picks = claim_reserved_picks(conn, channels=channels, warehouses=[warehouse])
+        planned = plan(picks, warehouses=res.world.warehouses, rules=res.world.waves, now=as_of)
+        return planned, save_waves(conn, planned, at=as_of, flow_run_id=current_flow_run_id())
 
 
 @task(task_run_name="plan-pick-waves", cache_policy=NONE, **TRANSIENT_RETRIES)
 def plan_pick_waves(as_of: datetime, channels: list[str] | None = None,
                     warehouses: list[str] | None = None) -> dict[str, int]:
-    """Reserved orders of `channels` allocated to `warehouses` (None = all)."""
+    """Reserved orders of `channels` allocated to `warehouses` (None = all). A warehouse that
+    fails is raised once the others have committed; the next run waves what it left."""
     res = resources()
-    with res.engine.begin() as conn:  # claim and write in one transaction: no order waved twice
-        picks = claim_reserved_picks(conn, channels=channels, warehouses=warehouses)
-        planned = plan(picks, warehouses=res.world.warehouses, rules=res.world.waves, now=as_of)
-        waved = save_waves(conn, planned, at=as_of, flow_run_id=current_flow_run_id())
-    waves = planned.waves
+    with res.engine.connect() as conn:
+        waiting = warehouses_to_wave(conn, channels=channels, warehouses=warehouses)
+    with ThreadPoolExecutor(max_workers=PLANNERS, thread_name_prefix="waves") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, wave_warehouse, warehouse, channels=channels,
+                               as_of=as_of) for warehouse in waiting]
+    done = [future.result() for future in futures]
+    waves = pd.concat([planned.waves for planned, _ in done]) if done else pd.DataFrame()
     if not waves.empty:
         publish_table("pick-waves", waves[["wave_id", "warehouse_id", "cutoff_at", "order_count", "line_count",
                                            "travel_distance"]].astype(str).to_dict("records"),
@@ -30,4 +51,5 @@ def plan_pick_waves(as_of: datetime, channels: list[str] | None = None,
             emit("cumplido.wave.released", resource=f"cumplido.warehouse.{warehouse_id}",
                  payload={"waves": len(group), "orders": int(group["order_count"].sum()),
                           "lines": int(group["line_count"].sum())})
-    return {"waves": len(waves), "orders_waved": waved, "pick_lines": len(planned.pick_lines)}
+    return {"waves": len(waves), "orders_waved": sum(waved for _, waved in done),
+            "pick_lines": sum(len(planned.pick_lines) for planned, _ in done)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from domain import states
@@ -12,6 +12,17 @@ from domain.waves import PlannedWaves
 from warehouse.bulk import read_frame, upsert
 from warehouse.orders import in_partition, transition
 from warehouse.schema import locations, orders, pick_lines, reservations, waves
+
+
+def warehouses_to_wave(conn: Connection, *, channels: Sequence[str] | None = None,
+                       warehouses: Sequence[str] | None = None) -> list[str]:
+    """The warehouses (of `warehouses`; None = all) where reserved orders of `channels` wait to be
+    waved, the one with the most first."""
+    count = func.count().label("waiting")
+    stmt = (select(orders.c.warehouse_id, count)
+            .where(orders.c.status == states.RESERVED, *in_partition(channels=channels, warehouses=warehouses))
+            .group_by(orders.c.warehouse_id).order_by(count.desc(), orders.c.warehouse_id))
+    return [warehouse for warehouse, _ in conn.execute(stmt).all()]
 
 
 def claim_reserved_picks(conn: Connection, *, channels: Sequence[str] | None = None,

@@ -10,12 +10,15 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
+import tasks.plan_pick_waves as waves_task
+from tasks.resources import reset_resources
 from warehouse.bulk import upsert
 from warehouse.reference import sync_world
 from warehouse.schema import order_lines, orders
 from warehouse.stock import reserve_orders, seed_stock
-from warehouse.waves import claim_reserved_picks
+from warehouse.waves import claim_reserved_picks, warehouses_to_wave
 
 NOW = pd.Timestamp("2026-11-26 10:00").to_pydatetime()
 ORDERS = {"a:NJ", "a:CA", "b:NJ", "b:CA"}
@@ -68,3 +71,48 @@ def test_a_second_run_skips_the_orders_a_running_one_claimed(reserved):
     assert set(mine["order_id"]) == {"a:NJ", "a:CA"}
     assert set(theirs["order_id"]) == {"b:NJ", "b:CA"}
     assert set(after["order_id"]) == ORDERS
+
+
+def test_the_warehouses_to_wave_come_most_waiting_first(reserved):
+    with reserved.begin() as conn:
+        conn.execute(orders.update().where(orders.c.order_id == "b:CA").values(status="waved"))
+    with reserved.connect() as conn:
+        assert warehouses_to_wave(conn) == ["EWR", "LAX"]                 # 2 waiting at EWR, 1 at LAX
+        assert warehouses_to_wave(conn, channels=["b"]) == ["EWR"]
+        assert warehouses_to_wave(conn, warehouses=["LAX"]) == ["LAX"]
+
+
+@pytest.fixture
+def waving(reserved, db_url, monkeypatch):
+    """plan_pick_waves' resources pointed at the reserved warehouse; its artifact and events noted, not sent."""
+    monkeypatch.setenv("CUMPLIDO_DATABASE_URL", db_url)
+    monkeypatch.setattr(waves_task, "publish_table", lambda *args, **kwargs: None)
+    monkeypatch.setattr(waves_task, "emit", lambda *args, **kwargs: None)
+    reset_resources()
+    yield reserved
+    reset_resources()
+
+
+def waved(engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(select(orders.c.order_id).where(orders.c.status == "waved")).scalars())
+
+
+def test_each_warehouse_is_waved_in_its_own_transaction_and_a_failed_one_by_the_next_run(waving, monkeypatch):
+    real_plan = waves_task.plan
+
+    def lax_fails(picks, **kwargs):
+        if set(picks["warehouse_id"]) == {"LAX"}:
+            raise RuntimeError("planner crashed")
+        return real_plan(picks, **kwargs)
+
+    monkeypatch.setattr(waves_task, "plan", lax_fails)
+    with pytest.raises(RuntimeError, match="planner crashed"):
+        waves_task.plan_pick_waves.fn(as_of=NOW)
+    assert waved(waving) == {"a:NJ", "b:NJ"}                           # EWR's waves stand
+    monkeypatch.setattr(waves_task, "plan", real_plan)
+
+    result = waves_task.plan_pick_waves.fn(as_of=NOW)
+
+    assert result["orders_waved"] == 2 and waved(waving) == ORDERS      # the next run waves LAX's
+    assert waves_task.plan_pick_waves.fn(as_of=NOW) == {"waves": 0, "orders_waved": 0, "pick_lines": 0}
