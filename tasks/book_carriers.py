@@ -1,10 +1,10 @@
 """Shipping: book the cheapest carrier service that keeps the promise; intent-first labels.
 
-Every parcel of the run is quoted first, in one quote_many (parcels of one lane share a quote,
-so a lane is quoted once per run, not once per chunk it appears in), and its service chosen
-(choose_rates, once for the run); then parcels go to the carrier a chunk at a time (one
-warehouse per chunk, most urgent first): intent rows for exactly the parcels being bought,
-buy_labels, one commit. BOOKERS chunks are in flight
+A warehouse at a time, most urgent first, its parcels are quoted in one quote_many (parcels of
+one lane share a quote, and a lane starts at one origin, so a lane is quoted once per run, not
+once per chunk it appears in) and their services chosen (choose_rates, vectorised); then they go
+to the carrier a chunk at a time while the next warehouse is priced: intent rows for exactly the
+parcels being bought, buy_labels, one commit. BOOKERS chunks are in flight
 at once, each in its own transaction, so that the carrier's work on one overlaps the warehouse
 writes of another (chunks hold different orders and touch no stock row). A crash loses at most
 the chunks in flight; their intents are what the next run looks up first (find_labels), before
@@ -17,7 +17,8 @@ import contextvars
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
@@ -96,12 +97,36 @@ def parcels_for(rows: pd.DataFrame, world: World) -> list[ParcelRequest]:
                                                               rows["weight_kg"].astype(float).clip(lower=0.05))]
 
 
-def chunks_of(work: pd.DataFrame) -> Iterator[pd.DataFrame]:
-    """CHUNK parcels at a time from one warehouse (a carrier batch leaves from one place), the
-    warehouse holding the most urgent parcel first."""
-    for _, parcels in work.groupby("warehouse_id", sort=False):
-        for start in range(0, len(parcels), CHUNK):
-            yield parcels.iloc[start:start + CHUNK]
+def warehouses_of(work: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each warehouse's parcels (a carrier batch leaves from one place), the warehouse holding the
+    most urgent parcel first."""
+    yield from work.groupby("warehouse_id", sort=False)
+
+
+def chunks_of(parcels: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """One warehouse's parcels, CHUNK at a time."""
+    for start in range(0, len(parcels), CHUNK):
+        yield parcels.iloc[start:start + CHUNK]
+
+
+@dataclass(frozen=True)
+class Priced:
+    """One warehouse's parcels quoted and their services chosen."""
+    plan: pd.DataFrame                  # work rows with rate_id and meets_sla (NaN where there is no quote)
+    rates: dict[str, Rate]
+    parcels: dict[str, ParcelRequest]
+    refusals: dict[str, str]            # reference -> the carrier's words for a parcel it would not quote
+
+
+def priced(carrier: Carrier, rows: pd.DataFrame, world: World, *, as_of: datetime) -> Priced:
+    """Quote the parcels (one quote_many: a lane starts at one origin, so it is still quoted once
+    per run) and choose each one's service (vectorised)."""
+    parcels = {parcel.reference: parcel for parcel in parcels_for(rows, world)}
+    quoted = carrier.quote_many(list(parcels.values()))
+    quotes, rates = quotes_frame(rows, quoted)
+    chosen = choose_services(quotes, rows, world, as_of=as_of)
+    plan = rows.merge(chosen[["shipment_id", "rate_id", "meets_sla"]], on="shipment_id", how="left")
+    return Priced(plan, rates, parcels, {ref: answer for ref, answer in quoted.items() if isinstance(answer, str)})
 
 
 def quotes_frame(rows: pd.DataFrame, quoted: dict[str, list[Rate] | str]) -> tuple[pd.DataFrame, dict[str, Rate]]:
@@ -133,11 +158,9 @@ def recover_labels(carrier: Carrier, work: pd.DataFrame, book: LabelBook) -> set
     return set(intents.loc[intents["idempotency_key"].isin(found), "shipment_id"])
 
 
-def book_chunk(carrier: Carrier, rows: pd.DataFrame, rates: dict[str, Rate], parcels: dict[str, ParcelRequest],
-               refusals: dict[str, str], book: LabelBook, *, as_of: datetime) -> int:
-    """Write intents, buy and record one chunk; returns its parcels at SLA risk. rows: work rows
-    with the service chosen for each (rate_id, meets_sla; NaN where the parcel has no quote);
-    refusals: reference -> the carrier's words for parcels it would not quote."""
+def book_chunk(carrier: Carrier, rows: pd.DataFrame, priced: Priced, book: LabelBook, *, as_of: datetime) -> int:
+    """Write intents, buy and record one chunk of a warehouse's priced parcels; returns its parcels at SLA risk."""
+    rates, parcels, refusals = priced.rates, priced.parcels, priced.refusals
     book.add_failures(rows, {ref: refusals[ref] for ref in rows["idempotency_key"] if ref in refusals})
     buying = rows[rows["rate_id"].notna()]
     try:
@@ -159,47 +182,43 @@ def book_chunk(carrier: Carrier, rows: pd.DataFrame, rates: dict[str, Rate], par
 
 def book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime,
              warehouse_done: Callable[[str], None] = lambda warehouse: None) -> dict[str, int]:
-    """Quote every parcel once and choose its service, then book the chunks, BOOKERS at a time, each with its own
-    LabelBook (its own commit). Once every chunk of a warehouse is booked, and the chunks of a next
-    one are on their way, warehouse_done(its id) runs in this thread. The first error stops new
-    chunks and is raised once the chunks already in flight have recorded what they bought."""
+    """A warehouse at a time, most urgent first: quote its parcels and choose their services, then
+    hand its chunks to BOOKERS threads, each chunk with its own LabelBook (its own commit), and
+    price the next warehouse while they are booked. Once every chunk of a warehouse is booked
+    (and the next one's are on their way), warehouse_done(its id) runs in this thread. The first
+    error stops new chunks and is raised once the chunks already in flight have recorded what
+    they bought."""
     with collector_paused():   # a parcel, its addresses, quotes and the carrier's answers: many small objects
         return _book_all(carrier, todo, world, engine, as_of=as_of, warehouse_done=warehouse_done)
 
 
 def _book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime,
               warehouse_done: Callable[[str], None]) -> dict[str, int]:
-    parcels = {parcel.reference: parcel for parcel in parcels_for(todo, world)}
-    quoted = carrier.quote_many(list(parcels.values()))
-    quotes, rates = quotes_frame(todo, quoted)
-    chosen = choose_services(quotes, todo, world, as_of=as_of)   # once for the run: per parcel, vectorised
-    plan = todo.merge(chosen[["shipment_id", "rate_id", "meets_sla"]], on="shipment_id", how="left")
-    refusals = {ref: answer for ref, answer in quoted.items() if isinstance(answer, str)}
     books: list[LabelBook] = []
     failed = threading.Event()   # set by the first chunk that raises: no chunk starts after it
 
-    def one(rows: pd.DataFrame) -> int:
+    def one(rows: pd.DataFrame, prices: Priced) -> int:
         if failed.is_set():
             return 0
         book = LabelBook(engine, at=as_of)
         books.append(book)
         try:
-            return book_chunk(carrier, rows, rates, parcels, refusals, book, as_of=as_of)
+            return book_chunk(carrier, rows, prices, book, as_of=as_of)
         except BaseException:
             failed.set()
             raise
 
+    sla_at_risk, booking = 0, []
     with ThreadPoolExecutor(max_workers=BOOKERS, thread_name_prefix="book") as pool:
-        # each chunk runs in a copy of this context: the flow run's id, logger and event client
-        by_warehouse: dict[str, list[Future]] = {}
-        for rows in chunks_of(plan):
-            by_warehouse.setdefault(rows["warehouse_id"].iat[0], []).append(
-                pool.submit(contextvars.copy_context().run, one, rows))
-        sla_at_risk, last = 0, list(by_warehouse)[-1:]
         try:
-            for warehouse, futures in by_warehouse.items():
+            for warehouse, parcels in warehouses_of(todo):
+                prices = priced(carrier, parcels, world, as_of=as_of)
+                # each chunk runs in a copy of this context: the flow run's id, logger and event client
+                booking.append((warehouse, [pool.submit(contextvars.copy_context().run, one, rows, prices)
+                                            for rows in chunks_of(prices.plan)]))
+            for position, (warehouse, futures) in enumerate(booking, start=1):
                 sla_at_risk += sum(future.result() for future in futures)
-                if [warehouse] != last:
+                if position < len(booking):
                     warehouse_done(warehouse)
         except BaseException:
             failed.set()

@@ -3,7 +3,9 @@ sandbox over HTTP: parcels go in chunks through bulk quotes and label batches, i
 first, and a crash is recovered from the carrier's batches without buying anything twice."""
 from __future__ import annotations
 
+import io
 import json
+import threading
 from datetime import datetime
 
 import pandas as pd
@@ -237,3 +239,33 @@ def test_a_warehouse_units_leave_the_shelf_while_the_next_warehouse_is_booked(sh
     assert result["booked"] == 6
     assert watch.consumed == [0, 3]      # EWR's 3 parcels (one chunk) consumed before LAX's batch is bought
     assert shelf(engine) == ([4, 0], {"consumed": 6})
+
+
+class QuotesWaitForABatch:
+    """WSGI middleware: a quote for a parcel leaving from `origin_zip` waits (up to 10 s) until a
+    label batch has been processed, and notes whether one had."""
+
+    def __init__(self, app, origin_zip: str):
+        self.app, self.origin_zip, self.batch_done, self.waited_for_batch = app, origin_zip, threading.Event(), []
+
+    def __call__(self, environ, start_response):
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        if method == "POST" and path == "/v1/rates":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            if json.loads(body)["shipment"]["ship_from"]["postal_code"] == self.origin_zip:
+                self.waited_for_batch.append(self.batch_done.wait(timeout=10))
+        answer = self.app(environ, start_response)
+        if method == "POST" and path.endswith("/process/labels"):
+            self.batch_done.set()
+        return answer
+
+
+def test_the_next_warehouse_is_priced_while_the_first_one_is_booked(shop, engine, switchboard, world):
+    wave(engine, 6, **{f"A{i:03d}": {"warehouse_id": "LAX"} for i in range(3, 6)})
+    switchboard[1]["app"] = watch = QuotesWaitForABatch(shop.wsgi_app, world.warehouse("LAX").address.postal_code)
+
+    result = booking.book_carriers.fn(as_of=AS_OF)
+
+    assert result["booked"] == 6
+    assert watch.waited_for_batch and all(watch.waited_for_batch)   # EWR's batch was bought meanwhile
