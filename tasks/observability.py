@@ -1,13 +1,24 @@
 """What ops see in the Prefect UI: artifacts under stable keys, business events, run ids."""
 from __future__ import annotations
 
+import contextvars
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from connectors.errors import is_transient
 
 log = logging.getLogger("cumplido")
+
+
+def in_threads(call: Callable[[Any], Any], items: Iterable, *, at_once: int, name: str) -> list:
+    """call(item) for every item, `at_once` in threads at a time, each in a copy of this context
+    (the flow run's id, logger and event client); the results in the items' order. One that
+    fails is raised once all the others have finished (each commits on its own)."""
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix=name) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, call, item) for item in items]
+    return [future.result() for future in futures]
 
 
 def current_flow_run_id() -> str | None:

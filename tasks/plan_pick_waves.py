@@ -5,8 +5,6 @@ PLANNERS warehouses at once: one's waves are planned in this process while anoth
 by the database (a warehouse's waves never touch another's orders)."""
 from __future__ import annotations
 
-import contextvars
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pandas as pd
@@ -14,7 +12,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 
 from domain.waves import PlannedWaves, plan_pick_waves as plan
-from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit, publish_table
+from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit, in_threads, publish_table
 from tasks.resources import resources
 from warehouse.waves import claim_reserved_picks, save_waves, warehouses_to_wave
 
@@ -38,10 +36,8 @@ def plan_pick_waves(as_of: datetime, channels: list[str] | None = None,
     res = resources()
     with res.engine.connect() as conn:
         waiting = warehouses_to_wave(conn, channels=channels, warehouses=warehouses)
-    with ThreadPoolExecutor(max_workers=PLANNERS, thread_name_prefix="waves") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, wave_warehouse, warehouse, channels=channels,
-                               as_of=as_of) for warehouse in waiting]
-    done = [future.result() for future in futures]
+    done = in_threads(lambda warehouse: wave_warehouse(warehouse, channels=channels, as_of=as_of), waiting,
+                      at_once=PLANNERS, name="waves")
     waves = pd.concat([planned.waves for planned, _ in done]) if done else pd.DataFrame()
     if not waves.empty:
         publish_table("pick-waves", waves[["wave_id", "warehouse_id", "cutoff_at", "order_count", "line_count",

@@ -7,10 +7,8 @@ by one (a window spanning them would list every payment in between), and only wh
 (domain.payments.due_for_recheck: less often the longer they have waited)."""
 from __future__ import annotations
 
-import contextvars
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import orjson
@@ -22,7 +20,7 @@ from prefect.cache_policies import NONE
 from domain import states
 from domain.partitions import Partition
 from domain.payments import due_for_recheck, verify_payments as decide_payments
-from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit
+from tasks.observability import TRANSIENT_RETRIES, current_flow_run_id, emit, in_threads
 from tasks.resources import resources
 from warehouse.bulk import read_in, upsert
 from warehouse.orders import orders_in, transition
@@ -99,10 +97,9 @@ def in_flight(work: Iterator[tuple[pd.DataFrame, dict]], *, as_of: datetime) -> 
     window while this process decodes and stores another's (the rounds hold different orders,
     each commits on its own). Each runs in a copy of this context (the flow run's id and logger);
     a round that fails is raised once the others have committed."""
-    with ThreadPoolExecutor(max_workers=ROUNDS_IN_FLIGHT, thread_name_prefix="verify") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, verify_round, orders, window, as_of=as_of)
-                   for orders, window in work]
-    return sum((future.result() for future in futures), Counter())
+    counts = in_threads(lambda round_: verify_round(*round_, as_of=as_of), work, at_once=ROUNDS_IN_FLIGHT,
+                        name="verify")
+    return sum(counts, Counter())
 
 
 def run_name() -> str:

@@ -82,7 +82,7 @@ def record_labels(conn: Connection, labels: pd.DataFrame, *, at: datetime, flow_
         return 0
     update_rows(conn, shipments, labels.drop(columns=["order_id"]).assign(
         label_status="purchased", error=None, updated_at=at), keys=["shipment_id"])
-    # their reservations are consumed once per run, not here (warehouse.stock.consume_labelled)
+    # their reservations are consumed by booking's passes, not here (warehouse.stock.consume_labelled)
     return transition(conn, pd.DataFrame({"order_id": labels["order_id"], "status": states.LABEL_BOOKED}),
                       at=at, flow_run_id=flow_run_id)
 
