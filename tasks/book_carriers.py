@@ -181,7 +181,7 @@ def book_chunk(carrier: Carrier, rows: pd.DataFrame, priced: Priced, book: Label
 
 
 def book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime,
-             warehouse_done: Callable[[str], None] = lambda warehouse: None) -> dict[str, int]:
+             warehouse_done: Callable[[str], None]) -> dict[str, int]:
     """A warehouse at a time, most urgent first: quote its parcels and choose their services, then
     hand its chunks to BOOKERS threads, each chunk with its own LabelBook (its own commit), and
     price the next warehouse while they are booked. Once every chunk of a warehouse is booked
@@ -250,7 +250,7 @@ def consume(engine, *, now: datetime, channels: list[str] | None, warehouses: li
 
 
 def book_work(res, work: pd.DataFrame, *, as_of: datetime,
-              warehouse_done: Callable[[str], None] = lambda warehouse: None) -> dict[str, int]:
+              warehouse_done: Callable[[str], None]) -> dict[str, int]:
     work["shipment_id"] = work["order_id"].map(outbound_id)
     work["idempotency_key"] = label_references(work["shipment_id"])
     book = LabelBook(res.engine, at=as_of)
