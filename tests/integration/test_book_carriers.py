@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from datetime import datetime
 
 import pandas as pd
@@ -218,15 +219,24 @@ def test_labelled_parcels_units_leave_the_shelf_once_a_crashed_runs_too(shop, en
 
 
 class ShelfAtEachBatch:
-    """WSGI middleware: before each label batch is processed, note how many reservations are consumed."""
+    """WSGI middleware: before each label batch is processed, note how many reservations are
+    consumed. A later batch first waits (up to 10 s) for some to be: the warehouse booked before
+    it is consumed beside it, in another thread, so without the wait which one goes first would
+    be the machine's choice."""
 
     def __init__(self, app, engine):
         self.app, self.engine, self.consumed = app, engine, []
 
     def __call__(self, environ, start_response):
         if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/process/labels"):
-            self.consumed.append(shelf(self.engine)[1].get("consumed", 0))
+            deadline = time.monotonic() + 10
+            while self.consumed and not self._consumed() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.consumed.append(self._consumed())
         return self.app(environ, start_response)
+
+    def _consumed(self) -> int:
+        return shelf(self.engine)[1].get("consumed", 0)
 
 
 def test_a_warehouse_units_leave_the_shelf_while_the_next_warehouse_is_booked(shop, engine, switchboard):
