@@ -8,9 +8,10 @@ parcels being bought, buy_labels, one commit. BOOKERS chunks are in flight
 at once, each in its own transaction, so that the carrier's work on one overlaps the warehouse
 writes of another (chunks hold different orders and touch no stock row). A crash loses at most
 the chunks in flight; their intents are what the next run looks up first (find_labels), before
-it quotes anything again. The labelled parcels' units leave the shelf a warehouse at a time
-(consume_labelled): each warehouse's once its chunks are done, while the next warehouse's are
-booked, and the last one's in a pass at the end that also finishes a crashed run's."""
+it quotes anything again. The labelled parcels' units leave the shelf while booking goes on, in
+one transaction for every CONSUME_EVERY orders labelled and for each warehouse once its chunks are
+done (never inside a chunk's transaction: parallel chunks would queue on the same bins); what the
+last of them leaves, and a crashed run's, goes in a pass at the end (consume_labelled)."""
 from __future__ import annotations
 
 import contextvars
@@ -38,11 +39,12 @@ from warehouse.db import refresh_statistics
 from warehouse.shipments import (
     ADDRESS, outbound_id, record_label_failures, record_labels, waved_without_label, write_intents,
 )
-from warehouse.stock import consume_labelled
+from warehouse.stock import consume_labelled, consume_reservations
 
 log = logging.getLogger(__name__)
 CHUNK = 500   # parcels per round (quote, intents, one carrier batch, one commit): what a crash can leave open
 BOOKERS = 3   # chunks in flight: the carrier, the warehouse and this process each busy with one
+CONSUME_EVERY = 5_000   # labelled orders whose units leave the shelf together while the next chunks are booked
 QUOTE_COLUMNS = ["shipment_id", "rate_id", "carrier", "service", "amount", "currency", "transit_days"]
 LABEL_COLUMNS = ["idempotency_key", "carrier", "service", "rate_amount", "currency", "label_ref", "tracking_number"]
 ROW_COLUMNS = ["shipment_id", "order_id", "warehouse_id", "promised_by"]
@@ -56,6 +58,7 @@ class LabelBook:
         self.labels: list[pd.DataFrame] = []
         self.failures: list[pd.DataFrame] = []
         self.booked = self.failed = 0
+        self.labelled: list[str] = []   # orders whose labels this book has committed
 
     def add_labels(self, rows: pd.DataFrame, labels: dict[str, Label]) -> None:
         """rows: work rows; labels: idempotency_key -> label bought for it."""
@@ -80,6 +83,8 @@ class LabelBook:
             if not failures.empty:  # a parcel refused at quoting has no intent row yet: give it one to fail
                 write_intents(conn, failures, direction="outbound", now=self.at)
             self.failed += record_label_failures(conn, failures, at=self.at, flow_run_id=self.flow_run_id)
+        if not labels.empty:
+            self.labelled += labels["order_id"].tolist()
 
 
 def label_references(shipment_ids: pd.Series) -> pd.Series:
@@ -181,29 +186,30 @@ def book_chunk(carrier: Carrier, rows: pd.DataFrame, priced: Priced, book: Label
 
 
 def book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime,
-             warehouse_done: Callable[[str], None]) -> dict[str, int]:
+             labelled: Callable[[list[str]], None]) -> dict[str, int]:
     """A warehouse at a time, most urgent first: quote its parcels and choose their services, then
     hand its chunks to BOOKERS threads, each chunk with its own LabelBook (its own commit), and
-    price the next warehouse while they are booked. Once every chunk of a warehouse is booked
-    (and the next one's are on their way), warehouse_done(its id) runs in this thread. The first
-    error stops new chunks and is raised once the chunks already in flight have recorded what
-    they bought."""
+    price the next warehouse while they are booked. As the chunks finish, in order, this thread
+    calls labelled(order ids) with the orders they labelled, every CONSUME_EVERY orders and once
+    every chunk of a warehouse but the last is booked, while later chunks are booked; the last
+    orders are left to the caller. The first error stops new chunks and is raised once the
+    chunks already in flight have recorded what they bought."""
     with collector_paused():   # a parcel, its addresses, quotes and the carrier's answers: many small objects
-        return _book_all(carrier, todo, world, engine, as_of=as_of, warehouse_done=warehouse_done)
+        return _book_all(carrier, todo, world, engine, as_of=as_of, labelled=labelled)
 
 
 def _book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_of: datetime,
-              warehouse_done: Callable[[str], None]) -> dict[str, int]:
+              labelled: Callable[[list[str]], None]) -> dict[str, int]:
     books: list[LabelBook] = []
     failed = threading.Event()   # set by the first chunk that raises: no chunk starts after it
 
-    def one(rows: pd.DataFrame, prices: Priced) -> int:
+    def one(rows: pd.DataFrame, prices: Priced) -> tuple[int, list[str]]:
         if failed.is_set():
-            return 0
+            return 0, []
         book = LabelBook(engine, at=as_of)
         books.append(book)
         try:
-            return book_chunk(carrier, rows, prices, book, as_of=as_of)
+            return book_chunk(carrier, rows, prices, book, as_of=as_of), book.labelled
         except BaseException:
             failed.set()
             raise
@@ -216,10 +222,14 @@ def _book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_
                 # each chunk runs in a copy of this context: the flow run's id, logger and event client
                 booking.append((warehouse, [pool.submit(contextvars.copy_context().run, one, rows, prices)
                                             for rows in chunks_of(prices.plan)]))
-            for position, (warehouse, futures) in enumerate(booking, start=1):
-                sla_at_risk += sum(future.result() for future in futures)
-                if position < len(booking):
-                    warehouse_done(warehouse)
+            waiting: list[str] = []     # labelled orders whose units are still on the shelf
+            for position, (_, futures) in enumerate(booking, start=1):
+                for future in futures:
+                    at_risk, orders = future.result()
+                    sla_at_risk, waiting = sla_at_risk + at_risk, waiting + orders
+                    if len(waiting) >= CONSUME_EVERY or (future is futures[-1] and position < len(booking) and waiting):
+                        labelled(waiting)
+                        waiting = []
         except BaseException:
             failed.set()
             raise
@@ -233,12 +243,13 @@ def book_carriers(as_of: datetime, channels: list[str] | None = None, warehouses
         work = waved_without_label(conn, channels=channels, warehouses=warehouses)
     consumed: list[int] = []
 
-    def shelf_cleared(warehouse: str) -> None:
-        consumed.append(consume(res.engine, now=as_of, channels=channels, warehouses=[warehouse]))
+    def shelf_cleared(order_ids: list[str]) -> None:
+        with res.engine.begin() as conn:
+            consumed.append(consume_reservations(conn, order_ids, now=as_of))
 
     try:
-        return book_work(res, work, as_of=as_of, warehouse_done=shelf_cleared) if not work.empty else {"booked": 0}
-    finally:   # the units of every parcel labelled leave the shelf: the last warehouse's, and a crashed run's
+        return book_work(res, work, as_of=as_of, labelled=shelf_cleared) if not work.empty else {"booked": 0}
+    finally:   # the units of every parcel labelled leave the shelf: the last ones booked, and a crashed run's
         consumed.append(consume(res.engine, now=as_of, channels=channels, warehouses=warehouses))
         refresh_statistics(res.engine, {"reservations": sum(consumed), "orders": len(work)})
 
@@ -250,13 +261,13 @@ def consume(engine, *, now: datetime, channels: list[str] | None, warehouses: li
 
 
 def book_work(res, work: pd.DataFrame, *, as_of: datetime,
-              warehouse_done: Callable[[str], None]) -> dict[str, int]:
+              labelled: Callable[[list[str]], None]) -> dict[str, int]:
     work["shipment_id"] = work["order_id"].map(outbound_id)
     work["idempotency_key"] = label_references(work["shipment_id"])
     book = LabelBook(res.engine, at=as_of)
     recovered = recover_labels(res.carrier, work, book)
     todo = work[~work["shipment_id"].isin(recovered)]
     done = book_all(res.carrier, todo, res.world, res.engine, as_of=as_of,
-                    warehouse_done=warehouse_done) if not todo.empty else {}
+                    labelled=labelled) if not todo.empty else {}
     return {"booked": book.booked + done.get("booked", 0), "recovered": len(recovered),
             "failed": book.failed + done.get("failed", 0), "sla_at_risk": done.get("sla_at_risk", 0)}

@@ -112,6 +112,7 @@ class ShipEngineSandbox(BulkEndpoints):
                 raise ShipEngineError(401, "The API key is invalid. Please see https://www.shipengine.com/docs/auth",
                                       code="unauthorized", type="security")
             endpoint, args = ROUTES.bind_to_environ(environ).match()
+            request.get_data()   # the body off the socket (cached) before the lock: a slow sender holds up no one
             with self._lock:
                 status, body = 200, getattr(self, f"_{endpoint}")(request, **args)
         except HTTPException:

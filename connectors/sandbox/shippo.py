@@ -100,6 +100,7 @@ class ShippoSandbox:
         try:
             self._authenticate(request)
             endpoint, args = ROUTES.bind_to_environ(environ).match()
+            request.get_data()   # the body off the socket (cached) before the lock: a slow sender holds up no one
             with self._lock:
                 status, body = getattr(self, f"_{endpoint}")(request, **args)
         except HTTPException as exc:

@@ -220,17 +220,17 @@ def test_labelled_parcels_units_leave_the_shelf_once_a_crashed_runs_too(shop, en
 
 class ShelfAtEachBatch:
     """WSGI middleware: before each label batch is processed, note how many reservations are
-    consumed. A later batch first waits (up to 10 s) for some to be: the warehouse booked before
-    it is consumed beside it, in another thread, so without the wait which one goes first would
-    be the machine's choice."""
+    consumed. Before the n-th batch it first waits (up to 10 s) for at least `awaited[n]` to be:
+    the units of earlier batches are consumed beside the later ones, in another thread, so
+    without the wait which one goes first would be the machine's choice."""
 
-    def __init__(self, app, engine):
-        self.app, self.engine, self.consumed = app, engine, []
+    def __init__(self, app, engine, awaited: list[int]):
+        self.app, self.engine, self.awaited, self.consumed = app, engine, awaited, []
 
     def __call__(self, environ, start_response):
         if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/process/labels"):
-            deadline = time.monotonic() + 10
-            while self.consumed and not self._consumed() and time.monotonic() < deadline:
+            awaited, deadline = self.awaited[len(self.consumed)], time.monotonic() + 10
+            while self._consumed() < awaited and time.monotonic() < deadline:
                 time.sleep(0.02)
             self.consumed.append(self._consumed())
         return self.app(environ, start_response)
@@ -242,13 +242,27 @@ class ShelfAtEachBatch:
 def test_a_warehouse_units_leave_the_shelf_while_the_next_warehouse_is_booked(shop, engine, switchboard):
     orders = wave(engine, 6, **{f"A{i:03d}": {"warehouse_id": "LAX"} for i in range(3, 6)})
     hold_one_unit_each(engine, orders, on_hand=10)
-    switchboard[1]["app"] = watch = ShelfAtEachBatch(shop.wsgi_app, engine)
+    switchboard[1]["app"] = watch = ShelfAtEachBatch(shop.wsgi_app, engine, awaited=[0, 3])
 
     result = booking.book_carriers.fn(as_of=AS_OF)
 
     assert result["booked"] == 6
     assert watch.consumed == [0, 3]      # EWR's 3 parcels (one chunk) consumed before LAX's batch is bought
     assert shelf(engine) == ([4, 0], {"consumed": 6})
+
+
+def test_labelled_units_leave_the_shelf_every_few_orders_while_later_chunks_are_booked(
+        shop, engine, switchboard, monkeypatch):
+    monkeypatch.setattr(booking, "CONSUME_EVERY", 3)     # one chunk's worth
+    orders = wave(engine, 9)                             # one warehouse, three chunks
+    hold_one_unit_each(engine, orders, on_hand=10)
+    switchboard[1]["app"] = watch = ShelfAtEachBatch(shop.wsgi_app, engine, awaited=[0, 3, 6])
+
+    result = booking.book_carriers.fn(as_of=AS_OF)
+
+    assert result["booked"] == 9
+    assert watch.consumed == [0, 3, 6]   # each chunk's units consumed before the next chunk's batch is bought
+    assert shelf(engine) == ([1, 0], {"consumed": 9})   # the last chunk's by the pass at the end
 
 
 class QuotesWaitForABatch:
