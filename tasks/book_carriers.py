@@ -217,17 +217,18 @@ def _book_all(carrier: Carrier, todo: pd.DataFrame, world: World, engine, *, as_
     sla_at_risk, booking = 0, []
     with ThreadPoolExecutor(max_workers=BOOKERS, thread_name_prefix="book") as pool:
         try:
-            for warehouse, parcels in warehouses_of(todo):
+            for _, parcels in warehouses_of(todo):
                 prices = priced(carrier, parcels, world, as_of=as_of)
                 # each chunk runs in a copy of this context: the flow run's id, logger and event client
-                booking.append((warehouse, [pool.submit(contextvars.copy_context().run, one, rows, prices)
-                                            for rows in chunks_of(prices.plan)]))
+                booking.append([pool.submit(contextvars.copy_context().run, one, rows, prices)
+                                for rows in chunks_of(prices.plan)])
             waiting: list[str] = []     # labelled orders whose units are still on the shelf
-            for position, (_, futures) in enumerate(booking, start=1):
+            for position, futures in enumerate(booking, start=1):
                 for future in futures:
                     at_risk, orders = future.result()
                     sla_at_risk, waiting = sla_at_risk + at_risk, waiting + orders
-                    if len(waiting) >= CONSUME_EVERY or (future is futures[-1] and position < len(booking) and waiting):
+                    warehouse_booked = future is futures[-1] and position < len(booking)
+                    if waiting and (len(waiting) >= CONSUME_EVERY or warehouse_booked):
                         labelled(waiting)
                         waiting = []
         except BaseException:
